@@ -1,0 +1,44 @@
+# Webinars: `make run` serves the site (with its mail worker) on SQLite; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+HOST ?= 127.0.0.1
+FLASK := $(BIN)/flask --app webinars
+export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run worker test test-deps lint migrate-check bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install  ## serve on http://127.0.0.1:5000 with a mail worker; mail lands in instance/mail/
+	$(FLASK) db upgrade
+	WEBINARS_CONFIG=$${WEBINARS_CONFIG:-development} $(FLASK) serve --host $(HOST) --port $(PORT)
+
+worker: install  ## run a mail worker on its own
+	$(FLASK) worker
+
+test-deps: install  ## what the tests need beyond Python: Chromium, libical, ical.js, a running PostgreSQL
+	scripts/test-deps.sh
+
+test: test-deps  ## the whole suite, on SQLite and on PostgreSQL
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+migrate-check: install  ## the models and migrations/ agree
+	scripts/migrate-check.sh
+
+bench: install  ## benchmarks: results in bench-results/ and docs/benchmarks.md
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/calendar_check/node_modules

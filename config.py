@@ -1,0 +1,101 @@
+"""Configuration classes, read from the environment.
+
+Every setting can be overridden with an environment variable of the same name.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def database_url(url: str | None) -> str | None:
+    """Use psycopg 3 for PostgreSQL URLs written the short way."""
+    if url and url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # None means: an SQLite file in the instance folder (set up by create_app).
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    SITE_NAME = os.environ.get("SITE_NAME", "Webinars")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Webinars <webinars@localhost>")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 30)
+    # Where .eml files go when MAIL_SERVER is not set (relative paths are inside the instance folder).
+    MAIL_FOLDER = os.environ.get("MAIL_FOLDER", "mail")
+    # Seconds to wait before each retry; after the last one the message is marked failed.
+    MAIL_RETRY_DELAYS = tuple(
+        int(s) for s in os.environ.get("MAIL_RETRY_DELAYS", "10,30,60,300,900").split(",") if s.strip()
+    )
+    WORKER_BATCH_SIZE = _int("WORKER_BATCH_SIZE", 50)
+    WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "2"))
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "20 per minute")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en", "es", "pt")
+
+    PER_PAGE = _int("PER_PAGE", 50)
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+    SECRET_KEY = Config.SECRET_KEY or "development-only-not-secret"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL")) or "sqlite://"
+    BASE_URL = "http://webinars.test"
+    MAIL_SERVER = None
+    RATELIMIT_ENABLED = False
+    MAIL_RETRY_DELAYS = (10, 30, 60, 300, 900)
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+configs: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

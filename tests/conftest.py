@@ -1,0 +1,174 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, a test client with CSRF, a movable clock, an SMTP sink.
+
+Every test that uses ``app`` runs twice, once per database. PostgreSQL is taken from TEST_DATABASE_URL
+(default: the local server on 127.0.0.1:5432, database ``test``); each test run works in a schema of
+its own. Where a real part is missing the test skips, except under CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from webinars import clock, create_app
+from webinars.extensions import db
+
+IN_CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_SCHEMA = f"webinars_test_{os.getpid()}"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip a test whose real part is missing; under CI=true, fail instead."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (required when CI=true)")
+    pytest.skip(reason)
+
+
+def _pg_engine_options() -> dict[str, Any]:
+    return {"connect_args": {"options": f"-c search_path={PG_SCHEMA}"}, "pool_size": 10, "max_overflow": 40}
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str | None]:
+    """Create this run's schema and tables once; drop them at the end."""
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+            connection.execute(sa.text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+    except sa.exc.OperationalError:
+        engine.dispose()
+        yield None
+        return
+    yield PG_SCHEMA
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+    engine.dispose()
+
+
+_pg_tables_ready = False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app_factory(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Flask]]:
+    """Build apps that share this test's database (several apps stand in for several processes)."""
+    global _pg_tables_ready
+    if backend == "postgresql":
+        schema = request.getfixturevalue("postgres_schema")
+        require(schema is not None, f"PostgreSQL is not reachable at {PG_URL}")
+        url, options = PG_URL, _pg_engine_options()
+    else:
+        url, options = f"sqlite:///{tmp_path / 'webinars.db'}", {}
+    instance = tmp_path / "instance"
+    apps: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        settings = {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": options,
+        }
+        settings.update(overrides)
+        os.environ["WEBINARS_INSTANCE"] = str(instance)
+        try:
+            made = create_app("testing", **settings)
+        finally:
+            os.environ.pop("WEBINARS_INSTANCE", None)
+        apps.append(made)
+        return made
+
+    first = make()
+    with first.app_context():
+        if backend == "postgresql":
+            if not _pg_tables_ready:
+                db.create_all()
+                _pg_tables_ready = True
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            db.create_all()
+    apps.remove(first)
+    apps.append(first)
+    yield make
+    for made in apps:
+        with made.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Iterator[Flask]:
+    made = app_factory()
+    with made.app_context():
+        yield made
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    page = client.get(url)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} (status {page.status_code})"
+    return match.group(1) or match.group(2)
+
+
+def submit(
+    client: FlaskClient, url: str, data: dict[str, Any], *, form_page: str | None = None, **kwargs: Any
+):
+    """POST a form the way a browser does: with the CSRF token from the page that shows it."""
+    payload = dict(data)
+    payload["csrf_token"] = csrf_token(client, form_page or url)
+    return client.post(url, data=payload, **kwargs)
+
+
+class FrozenClock:
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[FrozenClock]:
+    frozen = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    clock.set_clock(frozen)
+    yield frozen
+    clock.set_clock(None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,153 @@
+"""Webinars: register people to webinars and send them real calendar invitations."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, request
+
+from config import Config, configs
+
+
+def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Flask:
+    """Build the application.
+
+    ``config`` is a name from config.configs ("development", "testing", "production") or a class;
+    by default the environment variable WEBINARS_CONFIG chooses, falling back to development.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(root, "templates"),
+        instance_path=os.environ.get("WEBINARS_INSTANCE") or os.path.join(root, "instance"),
+    )
+    if config is None or isinstance(config, str):
+        config = configs[config or os.environ.get("WEBINARS_CONFIG", "development")]
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: refusing to start (set it in the environment).")
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "webinars.db")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_error_handlers(app)
+
+    from . import cli, templating
+
+    cli.register(app)
+    templating.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import database
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            database.configure_sqlite(db.engine)
+    migrate.init_app(
+        app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(app.root_path), "migrations")
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    from .models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+def _select_locale() -> str | None:
+    from flask import current_app, session
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang")
+    if chosen in languages:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .auth.views import bp as auth_bp
+    from .calendar.views import bp as calendar_bp
+    from .events.manage import bp as manage_bp
+    from .events.views import bp as events_bp
+    from .registrations.views import bp as registrations_bp
+
+    app.register_blueprint(events_bp)
+    app.register_blueprint(manage_bp)
+    app.register_blueprint(registrations_bp)
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(auth_bp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from .database import set_writing
+
+    @app.before_request
+    def _mark_writing_requests() -> None:
+        # A POST may write: on SQLite its transactions take the write lock at BEGIN (see database.py).
+        set_writing(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _reset_writing(_exc: BaseException | None) -> None:
+        set_writing(False)
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask import render_template
+    from flask_babel import lazy_gettext as _l
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    pages = {
+        400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+        403: (_l("Not allowed"), _l("You do not have access to this page.")),
+        404: (_l("Page not found"), _l("This page does not exist, or is no longer available.")),
+        405: (_l("Not allowed"), _l("This action is not available here.")),
+        429: (_l("Too many attempts"), _l("Please wait a minute and try again.")),
+        500: (_l("Something went wrong"), _l("We could not complete your request. Please try again later.")),
+    }
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        message = _l(
+            "Your session expired or the form was sent from elsewhere. Reload the page and try again."
+        )
+        return render_template("errors/error.html", title=_l("Form expired"), message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        code = error.code or 500
+        if code not in pages:
+            return error
+        title, message = pages[code]
+        return render_template("errors/error.html", title=title, message=message), code
+
+    @app.errorhandler(500)
+    def _server_error(error: Exception):  # type: ignore[no-untyped-def]
+        title, message = pages[500]
+        return render_template("errors/error.html", title=title, message=message), 500

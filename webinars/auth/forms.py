@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from ..text import normalise_email
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember = BooleanField(_l("Keep me signed in"))
+
+
+class AccountForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
+    )
+
+    def validate_email(self, field: EmailField) -> None:
+        try:
+            normalise_email(field.data or "")
+        except ValueError as error:
+            raise ValidationError(_l("Enter a valid email address.")) from error
+
+
+class OrganizerForm(AccountForm):
+    is_admin = BooleanField(_l("Administrator (can manage every webinar and organizer)"))

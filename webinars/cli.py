@@ -1,0 +1,82 @@
+"""Command-line tools: ``flask --app webinars <command>``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .auth import service as accounts
+
+organizers = AppGroup("organizers", help="Manage organizer accounts.")
+
+
+@organizers.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The organizer's full name.")
+@click.option("--admin", is_flag=True, help="Make this account an administrator.")
+def create_organizer(email: str, name: str, admin: bool) -> None:
+    """Create an organizer account. The password is read from WEBINARS_PASSWORD or prompted for."""
+    password = os.environ.get("WEBINARS_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < 10:
+        raise click.ClickException("The password needs at least 10 characters.")
+    try:
+        user = accounts.create_user(email, name, password, is_admin=admin)
+    except ValueError as error:
+        raise click.ClickException(f"Invalid email address: {error}") from error
+    except accounts.AccountExists as error:
+        raise click.ClickException(f"An account for {error} already exists.") from error
+    role = "administrator" if user.is_admin else "organizer"
+    click.echo(f"Created {role} {user.name} <{user.email}>.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
+def worker_command(once: bool) -> None:
+    """Deliver queued mail: runs until stopped (SIGTERM or Ctrl-C), or once with --once."""
+    from .mail import worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if once:
+        handled = worker.deliver_due()
+        click.echo(f"Handled {handled} message(s).")
+        return
+    click.echo("Worker running; press Ctrl-C to stop.")
+    worker.run_forever()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Development: serve the site and run the mail worker in the same process."""
+    from .mail import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def work() -> None:
+        with app.app_context():
+            worker.run_forever(stop)
+
+    thread = threading.Thread(target=work, name="mail-worker", daemon=True)
+    thread.start()
+    folder = app.config["MAIL_SERVER"] or os.path.join(app.instance_path, app.config["MAIL_FOLDER"])
+    click.echo(f"Mail worker running; mail goes to {folder}")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(organizers)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(serve_command)

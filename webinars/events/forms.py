@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+
+from ..models import Event
+from ..timefmt import is_timezone
+from .service import EventData
+
+
+class SpeakerForm(Form):
+    name = StringField(_l("Speaker name"), validators=[Optional(), Length(max=120)])
+    affiliation = StringField(_l("Affiliation"), validators=[Optional(), Length(max=200)])
+
+
+def _valid_timezone(form: Form, field: StringField) -> None:
+    if not is_timezone((field.data or "").strip()):
+        raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
+
+
+class EventForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    start_date = DateField(_l("Start date"), validators=[DataRequired()])
+    start_time = TimeField(_l("Start time"), validators=[DataRequired()])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), _valid_timezone])
+    duration = IntegerField(
+        _l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
+    )
+    join_url = URLField(_l("Join link"), validators=[Optional(), URL(require_tld=False), Length(max=500)])
+    capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    deadline_date = DateField(_l("Registration closes on"), validators=[Optional()])
+    deadline_time = TimeField(_l("Registration closes at"), validators=[Optional()])
+    speakers = FieldList(FormField(SpeakerForm), min_entries=3, max_entries=20)
+
+    def validate_deadline_time(self, field: TimeField) -> None:
+        if bool(self.deadline_date.data) != bool(field.data):
+            raise ValidationError(_l("Give both the date and the time, or neither."))
+
+    def _in_zone(self, day, time) -> datetime:  # type: ignore[no-untyped-def]
+        return datetime.combine(day, time, tzinfo=ZoneInfo(self.timezone.data.strip()))
+
+    def to_data(self) -> EventData:
+        deadline = None
+        if self.deadline_date.data and self.deadline_time.data:
+            deadline = self._in_zone(self.deadline_date.data, self.deadline_time.data)
+        return EventData(
+            title=self.title.data or "",
+            summary=self.summary.data or "",
+            description_md=self.description.data or "",
+            starts_at=self._in_zone(self.start_date.data, self.start_time.data),
+            timezone=self.timezone.data.strip(),
+            duration_minutes=self.duration.data,
+            join_url=self.join_url.data or "",
+            capacity=self.capacity.data,
+            registration_deadline=deadline,
+            speakers=[(s.form.name.data or "", s.form.affiliation.data or "") for s in self.speakers],
+        )
+
+    def fill_from(self, event: Event) -> None:
+        zone = ZoneInfo(event.timezone)
+        local_start = event.starts_at.astimezone(zone)
+        self.title.data = event.title
+        self.summary.data = event.summary
+        self.description.data = event.description_md
+        self.start_date.data = local_start.date()
+        self.start_time.data = local_start.time().replace(tzinfo=None)
+        self.timezone.data = event.timezone
+        self.duration.data = event.duration_minutes
+        self.join_url.data = event.join_url
+        self.capacity.data = event.capacity
+        if event.registration_deadline:
+            local_deadline = event.registration_deadline.astimezone(zone)
+            self.deadline_date.data = local_deadline.date()
+            self.deadline_time.data = local_deadline.time().replace(tzinfo=None)
+        while len(self.speakers.entries):
+            self.speakers.pop_entry()
+        for speaker in event.speakers:
+            self.speakers.append_entry({"name": speaker.name, "affiliation": speaker.affiliation})
+        for _ in range(max(2, 3 - len(event.speakers))):
+            self.speakers.append_entry()

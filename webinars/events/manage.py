@@ -1,0 +1,214 @@
+"""Organizer pages: the webinars one manages, their forms and their registrations."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Event, Registration, RegistrationStatus
+from ..text import render_markdown
+from ..timefmt import iso_utc, timezone_names
+from . import service
+from .forms import EventForm
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    return None
+
+
+def _owned(event_id: int) -> Event:
+    """The webinar, if the current organizer may manage it; 404 otherwise (no hint it exists)."""
+    event = db.session.get(Event, event_id)
+    if event is None or not current_user.can_manage(event):
+        abort(404)
+    return event
+
+
+@bp.route("/")
+def dashboard() -> ResponseReturnValue:
+    query = service.visible_to(current_user).order_by(Event.starts_at.desc(), Event.id.desc())
+    events = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
+    counts = _status_counts([event.id for event in events.items])
+    return render_template("manage/dashboard.html", events=events, counts=counts, action_form=FlaskForm())
+
+
+def _status_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids}
+    if event_ids:
+        rows = db.session.execute(
+            select(Registration.event_id, Registration.status, func.count())
+            .where(Registration.event_id.in_(event_ids))
+            .group_by(Registration.event_id, Registration.status)
+        )
+        for event_id, status, count in rows:
+            counts[event_id][status] = count
+    return counts
+
+
+def _render_form(form: EventForm, event: Event | None = None) -> str:
+    return render_template("manage/event_form.html", form=form, event=event, timezones=timezone_names())
+
+
+def _apply_rule_errors(form: EventForm, error: service.RuleError) -> None:
+    for name, message in error.errors.items():
+        getattr(form, name, form.title).errors.append(message)
+
+
+@bp.route("/webinars/new", methods=["GET", "POST"])
+def new() -> ResponseReturnValue:
+    form = EventForm()
+    if request.method == "GET" and not form.timezone.data:
+        form.timezone.data = "UTC"
+    if form.validate_on_submit():
+        try:
+            event = service.create_event(current_user, form.to_data())
+        except service.RuleError as error:
+            _apply_rule_errors(form, error)
+        else:
+            flash(_("Draft saved. Publish it when you are ready."), "success")
+            return redirect(url_for("manage.event", event_id=event.id))
+    return _render_form(form)
+
+
+@bp.route("/webinars/<int:event_id>")
+def event(event_id: int) -> ResponseReturnValue:
+    event = _owned(event_id)
+    counts = _status_counts([event.id])[event.id]
+    return render_template(
+        "manage/event.html",
+        event=event,
+        counts=counts,
+        description=render_markdown(event.description_md),
+        action_form=FlaskForm(),
+    )
+
+
+@bp.route("/webinars/<int:event_id>/edit", methods=["GET", "POST"])
+def edit(event_id: int) -> ResponseReturnValue:
+    event = _owned(event_id)
+    form = EventForm()
+    if request.method == "GET":
+        form.fill_from(event)
+    elif form.validate_on_submit():
+        try:
+            notified = service.update_event(event, form.to_data())
+        except service.RuleError as error:
+            _apply_rule_errors(form, error)
+        else:
+            if notified:
+                flash(_("Saved. Confirmed attendees will receive the updated invitation."), "success")
+            else:
+                flash(_("Saved."), "success")
+            return redirect(url_for("manage.event", event_id=event.id))
+    return _render_form(form, event)
+
+
+def _action(event_id: int, action, done: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    event = _owned(event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        action(event)
+    except service.RuleError as error:
+        for message in error.errors.values():
+            flash(message, "error")
+        return redirect(url_for("manage.event", event_id=event_id))
+    flash(done, "success")
+    if action is service.delete_draft:
+        return redirect(url_for("manage.dashboard"))
+    return redirect(url_for("manage.event", event_id=event_id))
+
+
+@bp.route("/webinars/<int:event_id>/publish", methods=["POST"])
+def publish(event_id: int) -> ResponseReturnValue:
+    return _action(event_id, service.publish, _("Published: registration is open."))
+
+
+@bp.route("/webinars/<int:event_id>/unpublish", methods=["POST"])
+def unpublish(event_id: int) -> ResponseReturnValue:
+    return _action(event_id, service.unpublish, _("Unpublished: the page is hidden and registration closed."))
+
+
+@bp.route("/webinars/<int:event_id>/cancel", methods=["POST"])
+def cancel(event_id: int) -> ResponseReturnValue:
+    return _action(event_id, service.cancel_event, _("Cancelled: attendees are being notified."))
+
+
+@bp.route("/webinars/<int:event_id>/delete", methods=["POST"])
+def delete(event_id: int) -> ResponseReturnValue:
+    return _action(event_id, service.delete_draft, _("Draft deleted."))
+
+
+def _registrations_query(event: Event, status: str | None):  # type: ignore[no-untyped-def]
+    query = select(Registration).where(Registration.event_id == event.id)
+    if status in set(RegistrationStatus):
+        query = query.where(Registration.status == status)
+    return query.order_by(Registration.created_at, Registration.id)
+
+
+@bp.route("/webinars/<int:event_id>/registrations")
+def registrations(event_id: int) -> ResponseReturnValue:
+    event = _owned(event_id)
+    status = request.args.get("status") or None
+    page = db.paginate(
+        _registrations_query(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
+    )
+    counts = _status_counts([event.id])[event.id]
+    return render_template(
+        "manage/registrations.html",
+        event=event,
+        page=page,
+        status=status,
+        counts=counts,
+        statuses=list(RegistrationStatus),
+    )
+
+
+def _csv_cell(value: object) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ is read as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.route("/webinars/<int:event_id>/registrations.csv")
+def registrations_csv(event_id: int) -> ResponseReturnValue:
+    event = _owned(event_id)
+    status = request.args.get("status") or None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["name", "email", "organisation", "status", "registered_at", "confirmed_at", "cancelled_at"]
+    )
+    for registration in db.session.scalars(
+        _registrations_query(event, status).execution_options(yield_per=500)
+    ):
+        writer.writerow(
+            _csv_cell(value)
+            for value in (
+                registration.name,
+                registration.email,
+                registration.organisation,
+                registration.status,
+                iso_utc(registration.created_at),
+                registration.confirmed_at and iso_utc(registration.confirmed_at),
+                registration.cancelled_at and iso_utc(registration.cancelled_at),
+            )
+        )
+    filename = f"{event.slug}-registrations.csv"
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

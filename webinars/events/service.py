@@ -1,0 +1,212 @@
+"""Webinar rules: create, change, publish, cancel. Shared by the views, the CLI and any API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from .. import clock
+from ..database import writing
+from ..extensions import db
+from ..mail import notifications
+from ..models import Event, EventStatus, Registration, RegistrationStatus, Speaker, User
+from ..registrations.service import fill_from_waitlist
+from ..text import slugify
+from ..urls import site_host
+
+# A change to any of these moves the calendar entry: attendees get an updated invitation.
+SIGNIFICANT_FIELDS = ("title", "starts_at", "duration_minutes", "join_url")
+
+
+class RuleError(Exception):
+    """A change the rules refuse; ``errors`` maps form field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class EventData:
+    title: str
+    starts_at: datetime
+    timezone: str
+    duration_minutes: int = 60
+    summary: str = ""
+    description_md: str = ""
+    join_url: str = ""
+    capacity: int | None = None
+    registration_deadline: datetime | None = None
+    speakers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _check(data: EventData, event: Event | None) -> None:
+    errors: dict[str, str] = {}
+    now = clock.now()
+    moved = event is None or data.starts_at != event.starts_at
+    if moved and data.starts_at <= now:
+        errors["start_date"] = str(_l("The start must be in the future."))
+    if data.registration_deadline and data.registration_deadline > data.starts_at + timedelta(
+        minutes=data.duration_minutes
+    ):
+        errors["deadline_date"] = str(_l("Registration must close before the webinar ends."))
+    if event is not None and data.capacity is not None:
+        confirmed = confirmed_count(event)
+        if data.capacity < confirmed:
+            errors["capacity"] = str(
+                _l("%(count)s people are already confirmed: the capacity cannot be lower.", count=confirmed)
+            )
+    if errors:
+        raise RuleError(errors)
+
+
+def confirmed_count(event: Event) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.event_id == event.id, Registration.status == RegistrationStatus.CONFIRMED
+            )
+        )
+        or 0
+    )
+
+
+def _unique_slug(title: str, starts_at: datetime, exclude_id: int | None = None) -> str:
+    base = f"{slugify(title, 70)}-{starts_at:%Y-%m-%d}"
+    slug, n = base, 1
+    while True:
+        query = select(Event.id).where(Event.slug == slug)
+        if exclude_id is not None:
+            query = query.where(Event.id != exclude_id)
+        if db.session.execute(query).first() is None:
+            return slug
+        n += 1
+        slug = f"{base}-{n}"
+
+
+def _apply(event: Event, data: EventData) -> None:
+    event.title = data.title.strip()
+    event.summary = data.summary.strip()
+    event.description_md = data.description_md
+    event.starts_at = data.starts_at
+    event.duration_minutes = data.duration_minutes
+    event.timezone = data.timezone
+    event.join_url = data.join_url.strip()
+    event.capacity = data.capacity
+    event.registration_deadline = data.registration_deadline
+    event.speakers = [
+        Speaker(name=name.strip(), affiliation=(affiliation or "").strip(), position=i)
+        for i, (name, affiliation) in enumerate(data.speakers)
+        if name and name.strip()
+    ]
+
+
+def create_event(owner: User, data: EventData) -> Event:
+    """A new draft webinar. Commits."""
+    with writing():
+        _check(data, None)
+        event = Event(
+            owner=owner,
+            slug=_unique_slug(data.title, data.starts_at),
+            ical_uid=f"webinar-{uuid.uuid4()}@{site_host()}",
+            status=EventStatus.DRAFT,
+            seats_taken=0,
+            sequence=0,
+        )
+        _apply(event, data)
+        db.session.add(event)
+        db.session.commit()
+    return event
+
+
+def update_event(event: Event, data: EventData) -> bool:
+    """Change a webinar. A change of title, time, duration or join link raises SEQUENCE and sends
+    every confirmed attendee an updated invitation. Returns whether attendees were notified. Commits."""
+    with writing():
+        _check(data, event)
+        before = {name: getattr(event, name) for name in SIGNIFICANT_FIELDS}
+        _apply(event, data)
+        significant = any(getattr(event, name) != value for name, value in before.items())
+        notify = significant and event.status == EventStatus.PUBLISHED
+        if significant and event.status != EventStatus.DRAFT:
+            event.sequence += 1
+        db.session.flush()
+        if notify:
+            for registration in _registrations(event, RegistrationStatus.CONFIRMED):
+                notifications.send(registration, "event_updated")
+        fill_from_waitlist(event)
+        db.session.commit()
+    return notify
+
+
+def _registrations(event: Event, status: RegistrationStatus) -> list[Registration]:
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == status)
+            .order_by(Registration.id)
+        )
+    )
+
+
+def publish(event: Event) -> None:
+    with writing():
+        if event.status == EventStatus.CANCELLED:
+            raise RuleError({"status": str(_l("A cancelled webinar cannot be published again."))})
+        if event.status != EventStatus.PUBLISHED:
+            event.status = EventStatus.PUBLISHED
+            event.published_at = event.published_at or clock.now()
+            db.session.flush()
+            fill_from_waitlist(event)
+        db.session.commit()
+
+
+def unpublish(event: Event) -> None:
+    """Hide the webinar and stop registration; existing registrations stay."""
+    with writing():
+        if event.status == EventStatus.PUBLISHED:
+            event.status = EventStatus.DRAFT
+        db.session.commit()
+
+
+def cancel_event(event: Event) -> None:
+    """Cancel the webinar: CANCEL to every confirmed attendee, a notice to the waitlisted. Commits."""
+    with writing():
+        if event.status == EventStatus.CANCELLED:
+            return
+        was_published = event.status == EventStatus.PUBLISHED
+        event.status = EventStatus.CANCELLED
+        event.cancelled_at = clock.now()
+        event.sequence += 1
+        db.session.flush()
+        if was_published or event.published_at:
+            for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
+                for registration in _registrations(event, status):
+                    notifications.send(registration, "event_cancelled")
+        db.session.commit()
+
+
+def delete_draft(event: Event) -> None:
+    """Delete a webinar that never took registrations. Commits."""
+    with writing():
+        has_registrations = db.session.execute(
+            select(Registration.id).where(Registration.event_id == event.id).limit(1)
+        ).first()
+        if event.status != EventStatus.DRAFT or has_registrations:
+            raise RuleError(
+                {"status": str(_l("Only a draft without registrations can be deleted; cancel it instead."))}
+            )
+        db.session.delete(event)
+        db.session.commit()
+
+
+def visible_to(user: User):  # type: ignore[no-untyped-def]
+    """A select() of the webinars ``user`` may manage."""
+    query = select(Event)
+    if not user.is_admin:
+        query = query.where(Event.owner_id == user.id)
+    return query

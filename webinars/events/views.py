@@ -1,0 +1,79 @@
+"""Public pages: lists of webinars, a webinar's page and its registration form."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+
+from ..calendar import links
+from ..extensions import db, limiter
+from ..registrations import service as registrations
+from ..registrations.forms import RegistrationForm
+from ..text import render_markdown
+from . import queries
+
+bp = Blueprint("events", __name__)
+
+
+@bp.route("/")
+def index() -> ResponseReturnValue:
+    upcoming = db.paginate(queries.upcoming(), per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template("events/index.html", upcoming=upcoming)
+
+
+@bp.route("/past")
+def past() -> ResponseReturnValue:
+    events = db.paginate(queries.past(), per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template("events/past.html", events=events)
+
+
+def _detail_page(event, form, status_code: int = 200) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    return (
+        render_template(
+            "events/detail.html", event=event, form=form, description=render_markdown(event.description_md)
+        ),
+        status_code,
+    )
+
+
+@bp.route("/webinars/<slug>")
+def detail(slug: str) -> ResponseReturnValue:
+    event = queries.public_by_slug(slug) or abort(404)
+    return _detail_page(event, RegistrationForm())
+
+
+@bp.route("/webinars/<slug>", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
+def register(slug: str) -> ResponseReturnValue:
+    event = queries.public_by_slug(slug) or abort(404)
+    form = RegistrationForm()
+    if not form.validate_on_submit():
+        return _detail_page(event, form, 400 if request.form else 200)
+    if form.website.data:  # a bot filled in the honeypot: answer as usual, do nothing
+        return redirect(url_for("events.registered", slug=event.slug))
+    try:
+        registrations.register(
+            event,
+            name=form.name.data,
+            email=form.email.data,
+            organisation=form.organisation.data or "",
+            consent=form.consent.data,
+            timezone=form.visitor_timezone(),
+            locale=str(get_locale() or "en"),
+        )
+    except registrations.RegistrationRefused:
+        return _detail_page(event, form, 409)
+    return redirect(url_for("events.registered", slug=event.slug))
+
+
+@bp.route("/webinars/<slug>/registered")
+def registered(slug: str) -> ResponseReturnValue:
+    """The same answer for a new and a repeated sign-up: nobody learns who registered."""
+    event = queries.public_by_slug(slug) or abort(404)
+    return render_template(
+        "events/registered.html",
+        event=event,
+        google_url=links.google_url(event),
+        outlook_url=links.outlook_url(event),
+    )

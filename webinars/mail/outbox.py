@@ -1,0 +1,46 @@
+"""Enqueue mail inside the caller's transaction: a committed change always has its mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import make_msgid
+
+from .. import clock
+from ..extensions import db
+from ..models import OutboxMessage
+from ..urls import site_host
+
+
+def enqueue(
+    *,
+    kind: str,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    recipient_name: str = "",
+    ics_method: str | None = None,
+    ics: bytes | None = None,
+    event_id: int | None = None,
+    registration_id: int | None = None,
+    dedupe_key: str | None = None,
+    send_after: datetime | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox. It is sent by the worker after the caller commits."""
+    message = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        recipient_name=recipient_name,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        ics_method=ics_method,
+        ics=ics,
+        event_id=event_id,
+        registration_id=registration_id,
+        dedupe_key=dedupe_key,
+        message_id=make_msgid(domain=site_host()),
+        next_attempt_at=send_after or clock.now(),
+    )
+    db.session.add(message)
+    return message

@@ -1,0 +1,169 @@
+"""Deliver the outbox: claim due messages, send them, record the outcome, retry with back-off.
+
+Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers on several machines never
+take the same message; on SQLite the claim runs under the database's single write lock. A claimed
+message carries a lease (locked_until): if its worker dies, another takes it once the lease ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from .. import clock
+from ..database import writing
+from ..extensions import db
+from ..models import OutboxMessage, OutboxStatus
+from .compose import build_mime
+from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transport
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+# Runs at the start of every pass: later features (reminders) enqueue what has become due.
+before_pass_hooks: list[Callable[[], int]] = []
+
+
+def make_transport() -> Transport:
+    config = current_app.config
+    if config.get("MAIL_SERVER"):
+        return SMTPTransport(
+            config["MAIL_SERVER"],
+            config["MAIL_PORT"],
+            use_tls=config["MAIL_USE_TLS"],
+            use_ssl=config["MAIL_USE_SSL"],
+            username=config["MAIL_USERNAME"],
+            password=config["MAIL_PASSWORD"],
+            timeout=config["MAIL_TIMEOUT"],
+        )
+    return FolderTransport(os.path.join(current_app.instance_path, config["MAIL_FOLDER"]))
+
+
+def claim(limit: int) -> list[int]:
+    """Take up to ``limit`` due messages for this worker and commit the claim."""
+    now = clock.now()
+    with writing():
+        db.session.rollback()
+        due = or_(
+            and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_until < now),
+        )
+        ids = list(
+            db.session.scalars(
+                select(OutboxMessage.id)
+                .where(due)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status=OutboxStatus.SENDING, locked_until=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+    return ids
+
+
+def _record(message_id: int, **values: object) -> None:
+    with writing():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(locked_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = False) -> None:
+    delays = current_app.config["MAIL_RETRY_DELAYS"]
+    attempts = message.attempts + 1
+    if permanent or attempts > len(delays):
+        _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error)
+        log.warning("message %s to %s failed for good: %s", message.id, message.recipient, error)
+        return
+    _record(
+        message.id,
+        status=OutboxStatus.QUEUED,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=clock.now() + timedelta(seconds=delays[attempts - 1]),
+    )
+    log.info("message %s to %s deferred (attempt %s): %s", message.id, message.recipient, attempts, error)
+
+
+def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -> int:
+    """Claim one batch and try to deliver it. Returns how many messages were claimed."""
+    for hook in before_pass_hooks:
+        hook()
+    ids = claim(current_app.config["WORKER_BATCH_SIZE"])
+    if not ids:
+        return 0
+    messages = list(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
+    )
+    db.session.rollback()  # end the read; each outcome below commits on its own
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    pending = list(messages)
+    try:
+        with transport_factory() as transport:
+            while pending:
+                message = pending[0]
+                try:
+                    transport.send(build_mime(message, sender=sender))
+                except PermanentFailure as error:
+                    _retry_or_fail(message, str(error), permanent=True)
+                else:
+                    _record(
+                        message.id,
+                        status=OutboxStatus.SENT,
+                        attempts=message.attempts + 1,
+                        sent_at=clock.now(),
+                        last_error=None,
+                    )
+                pending.pop(0)
+    except Exception as error:  # connection lost or refused: every message not yet sent waits
+        reason = f"{type(error).__name__}: {error}"
+        for message in pending:
+            _retry_or_fail(message, reason)
+    return len(ids)
+
+
+def deliver_due(transport_factory: Callable[[], Transport] = make_transport) -> int:
+    """Deliver batches until nothing is due. Returns how many messages were handled."""
+    handled = 0
+    while claimed := deliver_batch(transport_factory):
+        handled += claimed
+    return handled
+
+
+def run_forever(stop: threading.Event | None = None, poll_seconds: float | None = None) -> None:
+    """The worker loop: deliver what is due, then wait a little. Stops cleanly on SIGTERM/SIGINT."""
+    stop = stop or threading.Event()
+    poll = poll_seconds if poll_seconds is not None else current_app.config["WORKER_POLL_SECONDS"]
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set():
+        try:
+            handled = deliver_due()
+        except Exception:  # a database hiccup must not end the worker; try again after the pause
+            log.exception("worker pass failed")
+            db.session.rollback()
+            handled = 0
+        finally:
+            db.session.remove()
+        if not handled:
+            stop.wait(poll)
+    log.info("worker stopped")

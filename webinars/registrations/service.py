@@ -1,0 +1,213 @@
+"""Registration rules, shared by the web views, the CLI and any API.
+
+Seats are counted in ``event.seats_taken`` and taken with one conditional UPDATE, which the database
+applies atomically: on PostgreSQL concurrent updates of the row queue behind its lock and re-check
+the condition; on SQLite writers hold the database lock from BEGIN IMMEDIATE. So capacity holds with
+any number of processes, and no seat is ever counted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock
+from ..database import writing
+from ..extensions import db
+from ..mail import notifications
+from ..models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
+from ..text import new_token, normalise_email, single_line
+
+# A repeated sign-up re-sends the invitation, but not more often than this.
+RESEND_INTERVAL = timedelta(minutes=2)
+
+
+class RegistrationRefused(Exception):
+    """Registration is not possible; ``reason`` is one of: not_published, cancelled, closed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    registration: Registration
+    created: bool
+
+
+def check_open(event: Event) -> None:
+    if event.status == EventStatus.CANCELLED:
+        raise RegistrationRefused("cancelled")
+    if event.status != EventStatus.PUBLISHED:
+        raise RegistrationRefused("not_published")
+    if clock.now() >= event.registration_closes_at:
+        raise RegistrationRefused("closed")
+
+
+def take_seat(event_id: int) -> bool:
+    """Take one seat if one is left. False means the webinar is full."""
+    result = db.session.execute(
+        update(Event)
+        .where(Event.id == event_id, or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
+        .values(seats_taken=Event.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        return True
+    # Full: still lock the row until commit, so a cancellation cannot free a seat unseen by this
+    # transaction and leave someone on the waitlist beside an empty seat.
+    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+    return False
+
+
+def release_seat(event_id: int) -> None:
+    db.session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.seats_taken > 0)
+        .values(seats_taken=Event.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _confirm(registration: Registration) -> None:
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.confirmed_at = clock.now()
+
+
+def register(
+    event: Event,
+    *,
+    name: str,
+    email: str,
+    organisation: str = "",
+    consent: bool = False,
+    timezone: str | None = None,
+    locale: str = "en",
+) -> Outcome:
+    """Register ``email`` for ``event``: confirmed while seats remain, waitlisted when full.
+
+    The same address twice never makes a second registration: the existing one is returned and its
+    email sent again, so the caller can answer exactly as for a new sign-up. Commits.
+    """
+    address = normalise_email(email)
+    event_id = event.id
+    with writing():
+        check_open(event)
+        existing = _find(event_id, address)
+        if existing is None:
+            registration = Registration(
+                event_id=event_id,
+                email=address,
+                name=single_line(name),
+                organisation=single_line(organisation),
+                consent=consent,
+                timezone=timezone,
+                locale=locale,
+                token=new_token(),
+                status=RegistrationStatus.WAITLISTED,
+            )
+            db.session.add(registration)
+            try:
+                db.session.flush()
+            except IntegrityError:  # the same address won a race a moment ago
+                db.session.rollback()
+                existing = _find(event_id, address)
+                if existing is None:
+                    raise
+            else:
+                return _seat_and_notify(registration, created=True)
+        if existing.status == RegistrationStatus.CANCELLED:
+            existing.name = single_line(name) or existing.name
+            existing.organisation = single_line(organisation)
+            existing.timezone = timezone or existing.timezone
+            existing.locale = locale
+            existing.cancelled_at = None
+            existing.status = RegistrationStatus.WAITLISTED
+            return _seat_and_notify(existing, created=False)
+        _resend(existing)
+        db.session.commit()
+        return Outcome(existing, created=False)
+
+
+def _find(event_id: int, address: str) -> Registration | None:
+    return db.session.execute(
+        select(Registration).where(Registration.event_id == event_id, Registration.email == address)
+    ).scalar_one_or_none()
+
+
+def _seat_and_notify(registration: Registration, *, created: bool) -> Outcome:
+    if take_seat(registration.event_id):
+        _confirm(registration)
+        kind = "registration_confirmed"
+    else:
+        registration.status = RegistrationStatus.WAITLISTED
+        kind = "waitlisted"
+    db.session.flush()
+    notifications.send(registration, kind)
+    db.session.commit()
+    return Outcome(registration, created=created)
+
+
+def _resend(registration: Registration) -> None:
+    """Send the current status again, unless a message to this person went out moments ago."""
+    recent = db.session.execute(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.registration_id == registration.id,
+            OutboxMessage.created_at > clock.now() - RESEND_INTERVAL,
+        )
+        .limit(1)
+    ).first()
+    if recent:
+        return
+    kind = "invite_resent" if registration.status == RegistrationStatus.CONFIRMED else "waitlisted"
+    notifications.send(registration, kind)
+
+
+def get_by_token(token: str) -> Registration | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.execute(select(Registration).where(Registration.token == token)).scalar_one_or_none()
+
+
+def cancel(registration: Registration) -> None:
+    """The attendee cancels: free the seat and promote the earliest waitlisted person. Commits."""
+    with writing():
+        if registration.status == RegistrationStatus.CANCELLED:
+            return
+        was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = clock.now()
+        if was_confirmed:
+            release_seat(registration.event_id)
+        db.session.flush()
+        notifications.send(registration, "registration_cancelled")
+        if was_confirmed:
+            fill_from_waitlist(registration.event)
+        db.session.commit()
+
+
+def fill_from_waitlist(event: Event) -> list[Registration]:
+    """Give free seats to waitlisted people, earliest first. Does not commit."""
+    promoted: list[Registration] = []
+    if event.status != EventStatus.PUBLISHED or clock.now() >= event.starts_at:
+        return promoted
+    while True:
+        candidate = db.session.execute(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == RegistrationStatus.WAITLISTED)
+            .order_by(Registration.created_at, Registration.id)
+            .limit(1)
+        ).scalar_one_or_none()
+        if candidate is None or not take_seat(event.id):
+            break
+        _confirm(candidate)
+        db.session.flush()
+        notifications.send(candidate, "promoted")
+        promoted.append(candidate)
+    db.session.expire(event, ["seats_taken"])
+    return promoted

@@ -1,0 +1,51 @@
+"""The attendee's private manage page, reached through the unguessable link in every email."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from ..calendar import links
+from ..models import RegistrationStatus
+from . import service
+from .forms import CancelForm
+
+bp = Blueprint("registrations", __name__, url_prefix="/r")
+
+
+@bp.after_request
+def _private(response):  # type: ignore[no-untyped-def]
+    # The URL is the credential: keep it out of shared caches and of Referer headers.
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.route("/<token>")
+def manage(token: str) -> ResponseReturnValue:
+    registration = service.get_by_token(token) or abort(404)
+    event = registration.event
+    confirmed = registration.status == RegistrationStatus.CONFIRMED and not event.is_cancelled
+    join_url = event.join_url if confirmed else None
+    return render_template(
+        "registrations/manage.html",
+        registration=registration,
+        event=event,
+        confirmed=confirmed,
+        join_url=join_url,
+        google_url=links.google_url(event, join_url),
+        outlook_url=links.outlook_url(event, join_url),
+        form=CancelForm(),
+    )
+
+
+@bp.route("/<token>/cancel", methods=["POST"])
+def cancel(token: str) -> ResponseReturnValue:
+    registration = service.get_by_token(token) or abort(404)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    service.cancel(registration)
+    flash(_("Your registration is cancelled. Thank you for letting us know."), "success")
+    return redirect(url_for("registrations.manage", token=token))

@@ -1,0 +1,32 @@
+"""Jinja filters and globals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
+
+from . import timefmt
+
+
+def _url_with(**changes: Any) -> str:
+    """The current page's URL with some query arguments changed (pagination, language)."""
+    args = request.args.to_dict()
+    args.update({key: value for key, value in changes.items() if value is not None})
+    return url_for(request.endpoint or "events.index", **(request.view_args or {}), **args)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["in_zone"] = timefmt.in_zone
+    app.jinja_env.filters["in_utc"] = timefmt.in_utc
+    app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
+    app.jinja_env.globals["url_with"] = _url_with
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.context_processor
+    def _site() -> dict[str, Any]:
+        return {
+            "site_name": current_app.config["SITE_NAME"],
+            "languages": {"en": "English", "es": "Español", "pt": "Português"},
+        }

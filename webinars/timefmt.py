@@ -1,0 +1,45 @@
+"""Showing instants to people: in the webinar's zone, in UTC, or in the reader's own zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from babel.dates import format_datetime
+from flask_babel import get_locale
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """IANA zone names offered in forms (the canonical Area/City ones, plus UTC)."""
+    names = {
+        name for name in available_timezones() if "/" in name and not name.startswith(("Etc/", "SystemV/"))
+    }
+    return tuple(sorted(names | {"UTC"}))
+
+
+def is_timezone(name: str) -> bool:
+    return name in timezone_names()
+
+
+def utc_offset(moment: datetime, zone: str) -> str:
+    offset = moment.astimezone(ZoneInfo(zone)).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("+0000", "") else "UTC"
+
+
+def in_zone(moment: datetime, zone: str, fmt: str = "EEEE d MMMM y, HH:mm") -> str:
+    """'Tuesday 15 December 2026, 16:00 (America/Santiago, UTC-03:00)' in the current language."""
+    locale = str(get_locale() or "en")
+    text = format_datetime(moment, fmt, tzinfo=ZoneInfo(zone), locale=locale)
+    if zone == "UTC":
+        return f"{text} (UTC)"
+    return f"{text} ({zone.replace('_', ' ')}, {utc_offset(moment, zone)})"
+
+
+def in_utc(moment: datetime) -> str:
+    return in_zone(moment.astimezone(UTC), "UTC")
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

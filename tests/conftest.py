@@ -36,7 +36,7 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def _pg_engine_options() -> dict[str, Any]:
+def pg_engine_options() -> dict[str, Any]:
     return {"connect_args": {"options": f"-c search_path={PG_SCHEMA}"}, "pool_size": 10, "max_overflow": 40}
 
 
@@ -73,7 +73,7 @@ def app_factory(backend: str, tmp_path, request: pytest.FixtureRequest) -> Itera
     if backend == "postgresql":
         schema = request.getfixturevalue("postgres_schema")
         require(schema is not None, f"PostgreSQL is not reachable at {PG_URL}")
-        url, options = PG_URL, _pg_engine_options()
+        url, options = PG_URL, pg_engine_options()
     else:
         url, options = f"sqlite:///{tmp_path / 'webinars.db'}", {}
     instance = tmp_path / "instance"

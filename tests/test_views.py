@@ -28,7 +28,12 @@ def test_first_visit_offers_setup_only_while_no_account_exists(client):
     response = submit(
         client,
         "/setup",
-        {"name": "Ana", "email": "ana@example.org", "password": "long enough pw", "confirm": "long enough pw"},
+        {
+            "name": "Ana",
+            "email": "ana@example.org",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+        },
     )
     assert response.status_code == 302
     assert client.get("/manage/").status_code == 200
@@ -59,8 +64,13 @@ def test_join_link_never_on_public_pages(client, app):
     event = make_event(capacity=1)
     submit(client, f"/webinars/{event.slug}", register_form())
     submit(client, f"/webinars/{event.slug}", register_form(email="bea@example.org"))
-    for url in ("/", "/past", f"/webinars/{event.slug}", f"/webinars/{event.slug}/registered",
-                f"/webinars/{event.slug}/calendar.ics"):
+    for url in (
+        "/",
+        "/past",
+        f"/webinars/{event.slug}",
+        f"/webinars/{event.slug}/registered",
+        f"/webinars/{event.slug}/calendar.ics",
+    ):
         body = client.get(url).get_data(as_text=True)
         assert JOIN not in body, url
     assert event.title in client.get("/").get_data(as_text=True)
@@ -115,7 +125,9 @@ def test_honeypot_answers_like_success_but_registers_nobody(client, app):
 def test_script_in_title_and_description_is_inert(client, app):
     owner = make_user()
     event = make_event(owner, title="<script>alert(1)</script> Webinar")
-    event.description_md = "Hello <script>alert(2)</script> [x](javascript:alert(3)) <img src=x onerror=alert(4)>"
+    event.description_md = (
+        "Hello <script>alert(2)</script> [x](javascript:alert(3)) <img src=x onerror=alert(4)>"
+    )
     db.session.commit()
     for url in (f"/webinars/{event.slug}", "/"):
         body = client.get(url).get_data(as_text=True)
@@ -147,7 +159,9 @@ def test_organizer_cannot_see_or_change_another_organizers_webinar(client, app):
         assert client.get(url).status_code == 404, url
     token = re.search(r'value="([^"]+)"', client.get("/manage/webinars/new").get_data(as_text=True)).group(1)
     for action in ("edit", "cancel", "unpublish", "delete"):
-        response = client.post(f"/manage/webinars/{event.id}/{action}", data={"csrf_token": token, "title": "Hacked"})
+        response = client.post(
+            f"/manage/webinars/{event.id}/{action}", data={"csrf_token": token, "title": "Hacked"}
+        )
         assert response.status_code == 404, action
     db.session.expire_all()
     assert db.session.get(Event, event.id).status == "published"

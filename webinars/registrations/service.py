@@ -60,7 +60,8 @@ def take_seat(event_id: int) -> bool:
         return True
     # Full: still lock the row until commit, so a cancellation cannot free a seat unseen by this
     # transaction and leave someone on the waitlist beside an empty seat.
-    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+    # FOR NO KEY UPDATE: it must not conflict with the key-share lock our own INSERT's foreign key holds.
+    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update(key_share=True))
     return False
 
 

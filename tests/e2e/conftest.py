@@ -1,0 +1,83 @@
+"""Fixtures for browser tests: the app served over real HTTP, and a Chromium page driven by Playwright.
+
+Browser tests run on SQLite only: the ``backend`` fixture below replaces the parametrized one of
+tests/conftest.py, so each of them runs once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import free_port, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Playwright actions (click, fill, goto) wait up to this long (ms); expect() keeps its own 5 s default.
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def live_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def live_app(app_factory: Callable[..., Flask], live_port: int) -> Flask:
+    """The app behind the live server; its BASE_URL is the server's, so emailed links point at it."""
+    return app_factory(BASE_URL=f"http://127.0.0.1:{live_port}")
+
+
+@pytest.fixture
+def live_server(live_app: Flask, live_port: int) -> Iterator[str]:
+    """Serve ``live_app`` over HTTP in a background thread; yield its base URL."""
+    server = make_server("127.0.0.1", live_port, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield live_app.config["BASE_URL"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Page]:
+    """A fresh headless Chromium page, in English and in the Europe/Madrid time zone."""
+    executable = shutil.which("chromium")
+    require(executable is not None, "chromium is not on PATH")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="en-US", timezone_id="Europe/Madrid")
+            context.set_default_timeout(TIMEOUT_MS)
+            try:
+                yield context.new_page()
+            finally:
+                context.close()
+        finally:
+            browser.close()

@@ -172,3 +172,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Any]:
+    from tests.mailsink import MailSink
+
+    sink = MailSink(free_port())
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_app(app_factory: Callable[..., Flask], smtp_sink: Any) -> Iterator[Flask]:
+    """The app with its worker delivering to the loopback SMTP sink."""
+    made = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_sink.port, MAIL_TIMEOUT=5)
+    with made.app_context():
+        yield made
+        db.session.remove()

@@ -1,0 +1,65 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, and can be stopped and started."""
+
+from __future__ import annotations
+
+import email
+import threading
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import default
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    def parsed(self) -> EmailMessage:
+        return email.message_from_bytes(self.raw, policy=default)  # type: ignore[return-value]
+
+
+class _Handler:
+    def __init__(self, sink: MailSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        if address in self.sink.refused:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        with self.sink.lock:
+            self.sink.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
+        return "250 Message accepted for delivery"
+
+
+class MailSink:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received: list[Received] = []
+        self.refused: set[str] = set()  # recipients answered with 550
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [item.parsed() for item in self.received]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.received.clear()

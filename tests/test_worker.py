@@ -1,0 +1,100 @@
+"""Several workers share one outbox: every message is delivered exactly once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from tests.factories import make_event
+from webinars.extensions import db
+from webinars.mail import outbox, worker
+from webinars.models import OutboxMessage, OutboxStatus
+from webinars.registrations import service
+
+
+def _enqueue(count: int) -> None:
+    for i in range(count):
+        outbox.enqueue(
+            kind="test",
+            recipient=f"person{i}@example.org",
+            subject=f"Message {i}",
+            body_text=f"Hello {i}",
+        )
+    db.session.commit()
+
+
+def test_two_workers_deliver_200_messages_each_exactly_once(app_factory, smtp_sink):
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_sink.port, "WORKER_BATCH_SIZE": 10}
+    apps = [app_factory(**settings) for _ in range(2)]
+    with apps[0].app_context():
+        _enqueue(200)
+
+    start = threading.Barrier(2)
+    handled: list[int] = []
+
+    def run(app) -> None:
+        with app.app_context():
+            start.wait()
+            handled.append(worker.deliver_due())
+            db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    ids = Counter(message["Message-ID"] for message in smtp_sink.messages())
+    assert len(ids) == 200
+    assert set(ids.values()) == {1}
+    assert sum(handled) == 200
+    with apps[0].app_context():
+        statuses = Counter(db.session.scalars(select(OutboxMessage.status)))
+        assert statuses == {OutboxStatus.SENT: 200}
+
+
+def test_worker_once_command_delivers_and_exits_zero(mail_app, smtp_sink):
+    event = make_event(capacity=5)
+    service.register(event, name="Ane", email="ane@example.org", consent=True)
+    result = mail_app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Handled 1 message" in result.output
+    assert len(smtp_sink.received) == 1
+    assert db.session.scalar(select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT)) == 1
+
+
+def test_worker_loop_stops_when_asked(mail_app, smtp_sink):
+    event = make_event(capacity=5)
+    service.register(event, name="Ane", email="ane@example.org", consent=True)
+    stop = threading.Event()
+
+    def loop() -> None:
+        with mail_app.app_context():
+            worker.run_forever(stop, poll_seconds=0.05)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        for _ in range(200):
+            if smtp_sink.received:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert len(smtp_sink.received) == 1
+
+
+def test_a_refused_recipient_fails_at_once_without_retries(mail_app, smtp_sink):
+    smtp_sink.refused.add("person0@example.org")
+    _enqueue(2)
+    worker.deliver_due()
+    rows = {row.recipient: row for row in db.session.scalars(select(OutboxMessage))}
+    refused = rows["person0@example.org"]
+    assert refused.status == OutboxStatus.FAILED and refused.attempts == 1
+    assert "550" in refused.last_error
+    assert rows["person1@example.org"].status == OutboxStatus.SENT
+    assert [r.rcpt_tos for r in smtp_sink.received] == [["person1@example.org"]]

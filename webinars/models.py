@@ -9,11 +9,13 @@ from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -23,6 +25,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import clock
 from .database import UTCDateTime
 from .extensions import db
+
+
+DEFAULT_REMINDER_OFFSETS = "1440,60"
 
 
 class EventStatus(StrEnum):
@@ -64,9 +69,51 @@ class User(UserMixin, db.Model):
         return self.is_admin or event.owner_id == self.id
 
 
+series_owner = Table(
+    "series_owner",
+    db.metadata,
+    Column("series_id", ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+event_tag = Table(
+    "event_tag",
+    db.metadata,
+    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Series(db.Model):
+    """A numbered programme of webinars ("Webinar #16"), with its own page and calendar feed."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    description_md: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+    owners: Mapped[list[User]] = relationship(secondary=series_owner, order_by="User.name")
+    events: Mapped[list[Event]] = relationship(back_populates="series")
+
+
+class Tag(db.Model):
+    """A topic (for example one of the Sustainable Development Goals) to filter the archive by."""
+
+    __tablename__ = "tag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    slug: Mapped[str] = mapped_column(String(90), unique=True)
+
+
 class Event(db.Model):
     __tablename__ = "event"
     __table_args__ = (
+        UniqueConstraint("series_id", "number"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("seats_taken >= 0", name="seats_taken_not_negative"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
@@ -94,11 +141,23 @@ class Event(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Minutes before the start, comma-separated ("1440,60"); empty switches reminders off.
+    reminder_offsets: Mapped[str] = mapped_column(String(100), default=DEFAULT_REMINDER_OFFSETS)
+    recording_url: Mapped[str] = mapped_column(String(500), default="")
+    recording_summary: Mapped[str] = mapped_column(Text, default="")
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
+    number: Mapped[int | None] = mapped_column(Integer)
 
     owner: Mapped[User] = relationship()
     speakers: Mapped[list[Speaker]] = relationship(
         back_populates="event", order_by="Speaker.position", cascade="all, delete-orphan"
     )
+    series: Mapped[Series | None] = relationship(back_populates="events")
+    tags: Mapped[list[Tag]] = relationship(secondary="event_tag", order_by="Tag.name")
+
+    @property
+    def reminder_minutes(self) -> list[int]:
+        return sorted({int(part) for part in self.reminder_offsets.split(",") if part.strip()}, reverse=True)
 
     @property
     def ends_at(self) -> datetime:
@@ -156,6 +215,47 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None until the organizer records attendance.
+    attended: Mapped[bool | None] = mapped_column(Boolean)
+    # Set when the attendee opts out of reminders and organizer messages for this webinar.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+
+class ReminderDelivery(db.Model):
+    """One reminder enqueued for one person and one offset: the unique key makes "never twice" a rule."""
+
+    __tablename__ = "reminder_delivery"
+    __table_args__ = (UniqueConstraint("registration_id", "offset_minutes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class Broadcast(db.Model):
+    """A message from an organizer to the people registered for a webinar.
+
+    The worker expands it into outbox rows in chunks, so a send to thousands never blocks a request.
+    """
+
+    __tablename__ = "broadcast"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32), default="message")  # message or recording
+    audience: Mapped[str] = mapped_column(String(16))  # confirmed, waitlisted, all, attended, absent
+    subject: Mapped[str] = mapped_column(String(300))
+    body_md: Mapped[str] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest registration id already expanded into the outbox; None until expansion starts.
+    expanded_through: Mapped[int | None] = mapped_column(Integer)
+    expanded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     event: Mapped[Event] = relationship()
 
@@ -182,6 +282,9 @@ class OutboxMessage(db.Model):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registration.id", ondelete="SET NULL"), index=True
     )
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id", ondelete="SET NULL"), index=True)
+    # For bulk mail (reminders, organizer messages): the one-click unsubscribe URL (RFC 8058).
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -26,7 +26,6 @@ from . import clock
 from .database import UTCDateTime
 from .extensions import db
 
-
 DEFAULT_REMINDER_OFFSETS = "1440,60"
 
 
@@ -282,7 +281,9 @@ class OutboxMessage(db.Model):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registration.id", ondelete="SET NULL"), index=True
     )
-    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id", ondelete="SET NULL"), index=True)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcast.id", ondelete="SET NULL"), index=True
+    )
     # For bulk mail (reminders, organizer messages): the one-click unsubscribe URL (RFC 8058).
     unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)

@@ -11,6 +11,7 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
+    SelectField,
     StringField,
     TextAreaField,
     TimeField,
@@ -18,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..models import Event
+from ..models import DEFAULT_REMINDER_OFFSETS, Event
 from ..timefmt import is_timezone
 from .service import EventData
 
@@ -48,6 +49,23 @@ class EventForm(FlaskForm):
     deadline_date = DateField(_l("Registration closes on"), validators=[Optional()])
     deadline_time = TimeField(_l("Registration closes at"), validators=[Optional()])
     speakers = FieldList(FormField(SpeakerForm), min_entries=3, max_entries=20)
+    series = SelectField(_l("Series"), coerce=int, choices=[(0, "—")], default=0, validate_choice=True)
+    number = IntegerField(_l("Number in the series"), validators=[Optional(), NumberRange(min=1, max=100000)])
+    tags = StringField(_l("Topics"), validators=[Optional(), Length(max=500)])
+    reminders = StringField(
+        _l("Reminders (minutes before the start)"),
+        default=DEFAULT_REMINDER_OFFSETS,
+        validators=[Optional(), Length(max=100)],
+    )
+
+    def validate_reminders(self, field: StringField) -> None:
+        try:
+            minutes = [int(part) for part in (field.data or "").replace(" ", "").split(",") if part]
+        except ValueError as error:
+            raise ValidationError(_l("Write minutes separated by commas, for example 1440, 60.")) from error
+        if any(m < 5 or m > 60 * 24 * 60 for m in minutes):
+            raise ValidationError(_l("Each reminder must be between 5 minutes and 60 days before the start."))
+        field.data = ",".join(str(m) for m in sorted(set(minutes), reverse=True))
 
     def validate_deadline_time(self, field: TimeField) -> None:
         if bool(self.deadline_date.data) != bool(field.data):
@@ -71,6 +89,10 @@ class EventForm(FlaskForm):
             capacity=self.capacity.data,
             registration_deadline=deadline,
             speakers=[(s.form.name.data or "", s.form.affiliation.data or "") for s in self.speakers],
+            reminder_offsets=self.reminders.data or "",
+            series_id=self.series.data or None,
+            number=self.number.data,
+            tags=[name for name in (self.tags.data or "").split(",") if name.strip()],
         )
 
     def fill_from(self, event: Event) -> None:
@@ -85,6 +107,10 @@ class EventForm(FlaskForm):
         self.duration.data = event.duration_minutes
         self.join_url.data = event.join_url
         self.capacity.data = event.capacity
+        self.reminders.data = event.reminder_offsets
+        self.series.data = event.series_id or 0
+        self.number.data = event.number
+        self.tags.data = ", ".join(tag.name for tag in event.tags)
         if event.registration_deadline:
             local_deadline = event.registration_deadline.astimezone(zone)
             self.deadline_date.data = local_deadline.date()

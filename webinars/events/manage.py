@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Event, Registration, RegistrationStatus
+from ..series import service as series_service
 from ..text import render_markdown
 from ..timefmt import iso_utc, timezone_names
 from . import service
@@ -57,6 +58,10 @@ def _status_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
+def _offer_series(form: EventForm) -> None:
+    form.series.choices = [(0, _("— none —"))] + series_service.choices_for(current_user)
+
+
 def _render_form(form: EventForm, event: Event | None = None) -> str:
     return render_template("manage/event_form.html", form=form, event=event, timezones=timezone_names())
 
@@ -69,6 +74,7 @@ def _apply_rule_errors(form: EventForm, error: service.RuleError) -> None:
 @bp.route("/webinars/new", methods=["GET", "POST"])
 def new() -> ResponseReturnValue:
     form = EventForm()
+    _offer_series(form)
     if request.method == "GET" and not form.timezone.data:
         form.timezone.data = "UTC"
     if form.validate_on_submit():
@@ -99,6 +105,7 @@ def event(event_id: int) -> ResponseReturnValue:
 def edit(event_id: int) -> ResponseReturnValue:
     event = _owned(event_id)
     form = EventForm()
+    _offer_series(form)
     if request.method == "GET":
         form.fill_from(event)
     elif form.validate_on_submit():

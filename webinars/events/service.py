@@ -13,8 +13,18 @@ from .. import clock
 from ..database import writing
 from ..extensions import db
 from ..mail import notifications
-from ..models import Event, EventStatus, Registration, RegistrationStatus, Speaker, User
+from ..models import (
+    DEFAULT_REMINDER_OFFSETS,
+    Event,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Speaker,
+    Tag,
+    User,
+)
 from ..registrations.service import fill_from_waitlist
+from ..series.service import next_number
 from ..text import slugify
 from ..urls import site_host
 
@@ -42,6 +52,10 @@ class EventData:
     capacity: int | None = None
     registration_deadline: datetime | None = None
     speakers: list[tuple[str, str]] = field(default_factory=list)
+    reminder_offsets: str = DEFAULT_REMINDER_OFFSETS
+    series_id: int | None = None
+    number: int | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 def _check(data: EventData, event: Event | None) -> None:
@@ -103,6 +117,28 @@ def _apply(event: Event, data: EventData) -> None:
         for i, (name, affiliation) in enumerate(data.speakers)
         if name and name.strip()
     ]
+    event.reminder_offsets = data.reminder_offsets
+    if data.series_id is None:
+        event.number = None
+    elif data.number is not None:
+        event.number = data.number
+    elif event.series_id != data.series_id or event.number is None:
+        event.number = next_number(data.series_id)
+    event.series_id = data.series_id
+    event.tags = tags_named(data.tags)
+
+
+def tags_named(names: list[str]) -> list[Tag]:
+    """The tags with these names, created where missing (matched by slug, so case does not matter)."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        name = " ".join(name.split())
+        if name and slugify(name) not in wanted:
+            wanted[slugify(name)] = name[:80]
+    if not wanted:
+        return []
+    existing = {tag.slug: tag for tag in db.session.scalars(select(Tag).where(Tag.slug.in_(wanted)))}
+    return [existing.get(slug) or Tag(slug=slug, name=name) for slug, name in wanted.items()]
 
 
 def create_event(owner: User, data: EventData) -> Event:

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app webinars
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run worker test test-deps lint migrate-check bench clean
+.PHONY: install run worker test test-deps lint migrate-check bench clean translations
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,8 @@ install: $(BIN)/.installed
 
 run: install  ## serve on http://127.0.0.1:5000 with a mail worker; mail lands in instance/mail/
 	$(FLASK) db upgrade
-	WEBINARS_CONFIG=$${WEBINARS_CONFIG:-development} $(FLASK) serve --host $(HOST) --port $(PORT)
+	WEBINARS_CONFIG=$${WEBINARS_CONFIG:-development} BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} \
+		$(FLASK) serve --host $(HOST) --port $(PORT)
 
 worker: install  ## run a mail worker on its own
 	$(FLASK) worker
@@ -38,7 +39,18 @@ migrate-check: install  ## the models and migrations/ agree
 	scripts/migrate-check.sh
 
 bench: install  ## benchmarks: results in bench-results/ and docs/benchmarks.md
-	$(BIN)/python -m benchmarks
+	$(BIN)/pip install --quiet -e '.[dev,bench]' && $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/calendar_check/node_modules
+
+translations: install  ## extract strings, update es/pt catalogues, compile them
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webinars/translations/messages.pot --no-location --sort-output --project Webinars .
+	for lang in es pt; do \
+	  if [ -f webinars/translations/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -i webinars/translations/messages.pot -d webinars/translations -l $$lang --no-fuzzy-matching; \
+	  else \
+	    $(BIN)/pybabel init -i webinars/translations/messages.pot -d webinars/translations -l $$lang; \
+	  fi; \
+	done
+	$(BIN)/pybabel compile -d webinars/translations

@@ -53,6 +53,8 @@ class Config:
     )
     WORKER_BATCH_SIZE = _int("WORKER_BATCH_SIZE", 50)
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "2"))
+    # How long a worker holds the messages it claimed; if it dies, another takes them after this.
+    WORKER_LEASE_SECONDS = _int("WORKER_LEASE_SECONDS", 300)
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True

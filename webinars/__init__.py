@@ -71,8 +71,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _select_locale() -> str | None:
-    from flask import current_app, session
+    from flask import current_app, has_request_context, session
 
+    if not has_request_context():  # CLI and worker: the default, or whatever force_locale chose
+        return None
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang")
     if chosen in languages:
@@ -88,13 +90,19 @@ def _register_blueprints(app: Flask) -> None:
     from .calendar.views import bp as calendar_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
+    from .messages.views import bp as followup_bp
     from .registrations.views import bp as registrations_bp
+    from .series.views import bp as series_bp
+    from .series.views import manage_bp as series_manage_bp
 
     app.register_blueprint(events_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(registrations_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(series_bp)
+    app.register_blueprint(series_manage_bp)
+    app.register_blueprint(followup_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

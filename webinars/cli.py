@@ -9,6 +9,7 @@ import threading
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from werkzeug.serving import run_simple
 
 from .auth import service as accounts
 
@@ -70,7 +71,8 @@ def serve_command(host: str, port: int) -> None:
     folder = app.config["MAIL_SERVER"] or os.path.join(app.instance_path, app.config["MAIL_FOLDER"])
     click.echo(f"Mail worker running; mail goes to {folder}")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # app.run() refuses to start from inside the flask command; run_simple is what it calls.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         stop.set()
         thread.join(timeout=10)

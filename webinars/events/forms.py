@@ -17,6 +17,7 @@ from wtforms import (
     TimeField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models import DEFAULT_REMINDER_OFFSETS, Event
@@ -49,7 +50,9 @@ class EventForm(FlaskForm):
     deadline_date = DateField(_l("Registration closes on"), validators=[Optional()])
     deadline_time = TimeField(_l("Registration closes at"), validators=[Optional()])
     speakers = FieldList(FormField(SpeakerForm), min_entries=3, max_entries=20)
-    series = SelectField(_l("Series"), coerce=int, choices=[(0, "—")], default=0, validate_choice=True)
+    series = SelectField(
+        _l("Series"), coerce=int, choices=[SelectChoice(0, "—")], default=0, validate_choice=True
+    )
     number = IntegerField(_l("Number in the series"), validators=[Optional(), NumberRange(min=1, max=100000)])
     tags = StringField(_l("Topics"), validators=[Optional(), Length(max=500)])
     reminders = StringField(

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..models import Event, Registration, RegistrationStatus
@@ -29,7 +30,7 @@ def _require_login() -> None:
     return None
 
 
-def _owned(event_id: int) -> Event:
+def owned_event(event_id: int) -> Event:
     """The webinar, if the current organizer may manage it; 404 otherwise (no hint it exists)."""
     event = db.session.get(Event, event_id)
     if event is None or not current_user.can_manage(event):
@@ -59,7 +60,9 @@ def _status_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 def _offer_series(form: EventForm) -> None:
-    form.series.choices = [(0, _("— none —"))] + series_service.choices_for(current_user)
+    form.series.choices = [SelectChoice(0, _("— none —"))] + [
+        SelectChoice(series_id, title) for series_id, title in series_service.choices_for(current_user)
+    ]
 
 
 def _render_form(form: EventForm, event: Event | None = None) -> str:
@@ -90,7 +93,7 @@ def new() -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>")
 def event(event_id: int) -> ResponseReturnValue:
-    event = _owned(event_id)
+    event = owned_event(event_id)
     counts = _status_counts([event.id])[event.id]
     return render_template(
         "manage/event.html",
@@ -103,7 +106,7 @@ def event(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>/edit", methods=["GET", "POST"])
 def edit(event_id: int) -> ResponseReturnValue:
-    event = _owned(event_id)
+    event = owned_event(event_id)
     form = EventForm()
     _offer_series(form)
     if request.method == "GET":
@@ -123,7 +126,7 @@ def edit(event_id: int) -> ResponseReturnValue:
 
 
 def _action(event_id: int, action, done: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
-    event = _owned(event_id)
+    event = owned_event(event_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
@@ -167,7 +170,7 @@ def _registrations_query(event: Event, status: str | None):  # type: ignore[no-u
 
 @bp.route("/webinars/<int:event_id>/registrations")
 def registrations(event_id: int) -> ResponseReturnValue:
-    event = _owned(event_id)
+    event = owned_event(event_id)
     status = request.args.get("status") or None
     page = db.paginate(
         _registrations_query(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
@@ -180,6 +183,7 @@ def registrations(event_id: int) -> ResponseReturnValue:
         status=status,
         counts=counts,
         statuses=list(RegistrationStatus),
+        action_form=FlaskForm(),
     )
 
 
@@ -191,7 +195,7 @@ def _csv_cell(value: object) -> str:
 
 @bp.route("/webinars/<int:event_id>/registrations.csv")
 def registrations_csv(event_id: int) -> ResponseReturnValue:
-    event = _owned(event_id)
+    event = owned_event(event_id)
     status = request.args.get("status") or None
     buffer = io.StringIO()
     writer = csv.writer(buffer)

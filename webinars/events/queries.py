@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
-from ..models import Event, EventStatus
+from ..models import Event, EventStatus, Series, Speaker, Tag
 
 # A webinar stays under "upcoming" while it may still be running.
 RUNNING_GRACE = timedelta(hours=3)
@@ -32,13 +32,53 @@ def upcoming() -> Select[tuple[Event]]:
     return public_events().where(Event.starts_at >= now - RUNNING_GRACE).order_by(Event.starts_at, Event.id)
 
 
-def past() -> Select[tuple[Event]]:
+def past(q: str = "", series: str = "", tag: str = "") -> Select[tuple[Event]]:
+    """The archive, newest first; optionally only what matches ``q`` (see matching()), in the series
+    with slug ``series``, with the topic tag with slug ``tag``."""
     now = clock.now()
-    return (
+    query = (
         public_events()
         .where(Event.starts_at < now - RUNNING_GRACE, Event.status == EventStatus.PUBLISHED)
         .order_by(Event.starts_at.desc(), Event.id.desc())
     )
+    if q.strip():
+        query = query.where(matching(q))
+    if series:
+        query = query.where(Event.series.has(Series.slug == series))
+    if tag:
+        query = query.where(Event.tags.any(Tag.slug == tag))
+    return query
+
+
+SEARCH_TERMS = 8
+
+
+def _contains(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def matching(text: str) -> ColumnElement[bool]:
+    """Every word of ``text`` appears (case-insensitively) in the title, summary, description, recording
+    summary or a speaker's name or affiliation. Wildcards typed by the visitor are taken literally."""
+    conditions = []
+    for term in text.split()[:SEARCH_TERMS]:
+        pattern = _contains(term)
+        conditions.append(
+            or_(
+                Event.title.ilike(pattern, escape="\\"),
+                Event.summary.ilike(pattern, escape="\\"),
+                Event.description_md.ilike(pattern, escape="\\"),
+                Event.recording_summary.ilike(pattern, escape="\\"),
+                Event.speakers.any(
+                    or_(
+                        Speaker.name.ilike(pattern, escape="\\"),
+                        Speaker.affiliation.ilike(pattern, escape="\\"),
+                    )
+                ),
+            )
+        )
+    return and_(*conditions)
 
 
 def public_by_slug(slug: str) -> Event | None:

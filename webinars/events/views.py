@@ -12,6 +12,7 @@ from ..registrations import service as registrations
 from ..registrations.forms import RegistrationForm
 from ..text import render_markdown
 from . import queries
+from .archive import ArchiveFilterForm
 
 bp = Blueprint("events", __name__)
 
@@ -24,14 +25,21 @@ def index() -> ResponseReturnValue:
 
 @bp.route("/past")
 def past() -> ResponseReturnValue:
-    events = db.paginate(queries.past(), per_page=current_app.config["PER_PAGE"], error_out=False)
-    return render_template("events/past.html", events=events)
+    """The archive: past webinars with their recordings, searchable, by series and by topic."""
+    form = ArchiveFilterForm.from_args(request.args)
+    events = db.paginate(form.query(), per_page=current_app.config["PER_PAGE"], error_out=False)
+    recordings = {event.id: render_markdown(event.recording_summary) for event in events.items}
+    return render_template("events/past.html", events=events, form=form, recordings=recordings)
 
 
 def _detail_page(event, form, status_code: int = 200) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
     return (
         render_template(
-            "events/detail.html", event=event, form=form, description=render_markdown(event.description_md)
+            "events/detail.html",
+            event=event,
+            form=form,
+            description=render_markdown(event.description_md),
+            recording_summary=render_markdown(event.recording_summary),
         ),
         status_code,
     )

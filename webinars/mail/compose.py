@@ -28,10 +28,15 @@ def sender_address(default_sender: str) -> Address:
     return Address(display_name=name, username=local, domain=domain or "localhost")
 
 
+# RFC 5322 allows 998 characters a line; not folding keeps headers such as List-Unsubscribe on one
+# line, where some receivers expect them. CRLF line endings as SMTP requires.
+POLICY = SMTP.clone(max_line_length=998)
+
+
 def build_mime(
     message: OutboxMessage, *, sender: str, extra_headers: dict[str, str] | None = None
 ) -> EmailMessage:
-    mime = EmailMessage(policy=SMTP)
+    mime = EmailMessage(policy=POLICY)
     mime["From"] = sender_address(sender)
     local, _, domain = message.recipient.partition("@")
     mime["To"] = Address(display_name=message.recipient_name, username=local, domain=domain)
@@ -39,6 +44,10 @@ def build_mime(
     mime["Date"] = format_datetime(message.created_at)
     mime["Message-ID"] = message.message_id
     mime["Auto-Submitted"] = "auto-generated"
+    if message.unsubscribe_url:
+        # RFC 8058 one-click unsubscribe, as large mailbox providers require for bulk mail.
+        mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     for name, value in (extra_headers or {}).items():
         mime[name] = value
 
@@ -48,7 +57,7 @@ def build_mime(
     if message.ics and message.ics_method:
         if not message.body_html:
             mime.make_alternative()
-        calendar_part = EmailMessage(policy=SMTP)
+        calendar_part = EmailMessage(policy=POLICY)
         calendar_part.set_content(
             message.ics,
             maintype="text",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
-from flask_babel import force_locale
+from babel.units import format_unit
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import clock
 from ..calendar import ics, links
-from ..models import Event, OutboxMessage, Registration, RegistrationStatus
+from ..models import Broadcast, Event, OutboxMessage, Registration, RegistrationStatus
+from ..text import render_markdown
 from ..urls import external_url
 from .outbox import enqueue
 
@@ -23,10 +26,27 @@ SUBJECTS = {
     "event_updated": lambda e: _("Updated: %(title)s", title=e.title),
     "event_cancelled": lambda e: _("Cancelled: %(title)s", title=e.title),
     "invite_resent": lambda e: _("Your invitation: %(title)s", title=e.title),
+    "recording": lambda e: _("Recording available: %(title)s", title=e.title),
 }
 
 # kinds that carry the invitation (REQUEST) and therefore the join link
-INVITE_KINDS = {"registration_confirmed", "promoted", "event_updated", "invite_resent"}
+INVITE_KINDS = {"registration_confirmed", "promoted", "event_updated", "invite_resent", "reminder"}
+# Bulk kinds: they carry a one-click unsubscribe (RFC 8058) and are not sent to people who opted out.
+BULK_KINDS = {"reminder", "message", "recording"}
+
+_UNSUBSCRIBE_SALT = "webinars-unsubscribe"
+
+
+def unsubscribe_token(registration: Registration) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_UNSUBSCRIBE_SALT).dumps(registration.id)
+
+
+def registration_id_from_unsubscribe(token: str) -> int | None:
+    try:
+        value = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_UNSUBSCRIBE_SALT).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None
 
 
 def context(registration: Registration) -> dict[str, Any]:
@@ -46,28 +66,79 @@ def context(registration: Registration) -> dict[str, Any]:
     }
 
 
-def send(registration: Registration, kind: str, *, dedupe_key: str | None = None) -> OutboxMessage:
-    """Render ``kind`` for one registration and enqueue it, with the right calendar part."""
+def _reminder_subject(event: Event, offset_minutes: int) -> str:
+    # The largest whole unit: 1440 -> "1 day", 60 -> "1 hour", 90 -> "90 minutes".
+    if offset_minutes % 1440 == 0:
+        value, unit = offset_minutes // 1440, "duration-day"
+    elif offset_minutes % 60 == 0:
+        value, unit = offset_minutes // 60, "duration-hour"
+    else:
+        value, unit = offset_minutes, "duration-minute"
+    delta = format_unit(value, unit, length="long", locale=str(get_locale() or "en"))
+    return _("Starts in %(delta)s: %(title)s", delta=delta, title=event.title)
+
+
+def render(
+    registration: Registration,
+    kind: str,
+    *,
+    broadcast: Broadcast | None = None,
+    offset_minutes: int | None = None,
+) -> dict[str, Any]:
+    """The outbox fields of ``kind`` for one registration, in the recipient's language."""
     event = registration.event
     with force_locale(registration.locale or "en"):
         values = context(registration)
-        subject = SUBJECTS[kind](event)
+        unsubscribe_url = None
+        if kind in BULK_KINDS:
+            unsubscribe_url = external_url("registrations.unsubscribe", token=unsubscribe_token(registration))
+            values["unsubscribe_url"] = unsubscribe_url
+        if kind == "reminder":
+            subject = _reminder_subject(event, offset_minutes or 0)
+        elif kind == "message" and broadcast is not None:
+            subject = broadcast.subject
+            values["message_html"] = render_markdown(broadcast.body_md)
+            values["message_text"] = broadcast.body_md
+        else:
+            subject = SUBJECTS[kind](event)
+        if kind == "recording":
+            values["recording_summary_html"] = render_markdown(event.recording_summary)
         body_text = render_template(f"emails/{kind}.txt", **values)
         body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
         calendar_method, calendar = _calendar_for(kind, event, registration)
-    return enqueue(
-        kind=kind,
-        recipient=registration.email,
-        recipient_name=registration.name,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        ics_method=calendar_method,
-        ics=calendar,
-        event_id=event.id,
-        registration_id=registration.id,
-        dedupe_key=dedupe_key,
-    )
+    return {
+        "kind": kind,
+        "recipient": registration.email,
+        "recipient_name": registration.name,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "ics_method": calendar_method,
+        "ics": calendar,
+        "event_id": event.id,
+        "registration_id": registration.id,
+        "broadcast_id": broadcast.id if broadcast else None,
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
+def send(
+    registration: Registration,
+    kind: str,
+    *,
+    dedupe_key: str | None = None,
+    broadcast: Broadcast | None = None,
+    offset_minutes: int | None = None,
+) -> OutboxMessage:
+    """Render ``kind`` for one registration and put it in the outbox (the caller commits)."""
+    fields = render(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes)
+    return enqueue(**fields, dedupe_key=dedupe_key)
+
+
+def resend_invitation(registration: Registration) -> OutboxMessage:
+    """The invitation again for a confirmed person, or their waitlist status otherwise."""
+    kind = "invite_resent" if registration.status == RegistrationStatus.CONFIRMED else "waitlisted"
+    return send(registration, kind)
 
 
 def _calendar_for(kind: str, event: Event, registration: Registration) -> tuple[str | None, bytes | None]:

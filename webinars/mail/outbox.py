@@ -7,7 +7,7 @@ from email.utils import make_msgid
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboxMessage
+from ..models import OutboxMessage, OutboxStatus
 from ..urls import site_host
 
 
@@ -23,6 +23,8 @@ def enqueue(
     ics: bytes | None = None,
     event_id: int | None = None,
     registration_id: int | None = None,
+    broadcast_id: int | None = None,
+    unsubscribe_url: str | None = None,
     dedupe_key: str | None = None,
     send_after: datetime | None = None,
 ) -> OutboxMessage:
@@ -38,9 +40,23 @@ def enqueue(
         ics=ics,
         event_id=event_id,
         registration_id=registration_id,
+        broadcast_id=broadcast_id,
+        unsubscribe_url=unsubscribe_url,
         dedupe_key=dedupe_key,
         message_id=make_msgid(domain=site_host()),
         next_attempt_at=send_after or clock.now(),
     )
     db.session.add(message)
     return message
+
+
+def retry(message: OutboxMessage) -> None:
+    """Queue a failed message again, with a fresh set of attempts. Commits."""
+    from ..database import writing
+
+    with writing():
+        if message.status == OutboxStatus.FAILED:
+            message.status = OutboxStatus.QUEUED
+            message.attempts = 0
+            message.next_attempt_at = clock.now()
+        db.session.commit()

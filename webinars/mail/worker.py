@@ -26,9 +26,7 @@ from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transpo
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
-# Runs at the start of every pass: later features (reminders) enqueue what has become due.
-before_pass_hooks: list[Callable[[], int]] = []
+LEASE = timedelta(minutes=5)  # the default; WORKER_LEASE_SECONDS sets it
 
 
 def make_transport() -> Transport:
@@ -44,6 +42,10 @@ def make_transport() -> Transport:
             timeout=config["MAIL_TIMEOUT"],
         )
     return FolderTransport(os.path.join(current_app.instance_path, config["MAIL_FOLDER"]))
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config.get("WORKER_LEASE_SECONDS", LEASE.total_seconds()))
 
 
 def claim(limit: int) -> list[int]:
@@ -68,7 +70,7 @@ def claim(limit: int) -> list[int]:
             db.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids))
-                .values(status=OutboxStatus.SENDING, locked_until=now + LEASE)
+                .values(status=OutboxStatus.SENDING, locked_until=now + _lease())
                 .execution_options(synchronize_session=False)
             )
         db.session.commit()
@@ -105,8 +107,6 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = Fals
 
 def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -> int:
     """Claim one batch and try to deliver it. Returns how many messages were claimed."""
-    for hook in before_pass_hooks:
-        hook()
     ids = claim(current_app.config["WORKER_BATCH_SIZE"])
     if not ids:
         return 0
@@ -140,12 +140,25 @@ def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -
     return len(ids)
 
 
+def produce_due() -> int:
+    """Write the mail that time has made due: reminders, and the next chunk of organizer messages."""
+    from ..messages.service import expand_pending
+    from .reminders import enqueue_due
+
+    return enqueue_due() + expand_pending()
+
+
 def deliver_due(transport_factory: Callable[[], Transport] = make_transport) -> int:
-    """Deliver batches until nothing is due. Returns how many messages were handled."""
+    """Produce what is due and deliver until nothing is left. Returns how many messages were handled."""
     handled = 0
-    while claimed := deliver_batch(transport_factory):
-        handled += claimed
-    return handled
+    while True:
+        produced = produce_due()
+        delivered = 0
+        while claimed := deliver_batch(transport_factory):
+            delivered += claimed
+        handled += delivered
+        if not produced and not delivered:
+            return handled
 
 
 def run_forever(stop: threading.Event | None = None, poll_seconds: float | None = None) -> None:

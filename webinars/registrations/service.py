@@ -53,7 +53,8 @@ def take_seat(event_id: int) -> bool:
     result = db.session.execute(
         update(Event)
         .where(Event.id == event_id, or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
-        .values(seats_taken=Event.seats_taken + 1)
+        # updated_at stays: a seat taken is not a change to the webinar (feeds and caches key on it)
+        .values(seats_taken=Event.seats_taken + 1, updated_at=Event.updated_at)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1:
@@ -69,7 +70,7 @@ def release_seat(event_id: int) -> None:
     db.session.execute(
         update(Event)
         .where(Event.id == event_id, Event.seats_taken > 0)
-        .values(seats_taken=Event.seats_taken - 1)
+        .values(seats_taken=Event.seats_taken - 1, updated_at=Event.updated_at)
         .execution_options(synchronize_session=False)
     )
 
@@ -165,8 +166,7 @@ def _resend(registration: Registration) -> None:
     ).first()
     if recent:
         return
-    kind = "invite_resent" if registration.status == RegistrationStatus.CONFIRMED else "waitlisted"
-    notifications.send(registration, kind)
+    notifications.resend_invitation(registration)
 
 
 def get_by_token(token: str) -> Registration | None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..calendar import links
-from ..models import RegistrationStatus
+from ..extensions import csrf, db
+from ..mail import notifications
+from ..messages import service as followup
+from ..models import Registration, RegistrationStatus
 from . import service
 from .forms import CancelForm
 
@@ -49,3 +52,21 @@ def cancel(token: str) -> ResponseReturnValue:
     service.cancel(registration)
     flash(_("Your registration is cancelled. Thank you for letting us know."), "success")
     return redirect(url_for("registrations.manage", token=token))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mailbox providers POST "List-Unsubscribe=One-Click" with no session
+def unsubscribe(token: str) -> ResponseReturnValue:
+    """Stop reminders and organizer messages for one webinar. GET asks; POST (one click) does it."""
+    registration_id = notifications.registration_id_from_unsubscribe(token)
+    registration = db.session.get(Registration, registration_id) if registration_id else None
+    if registration is None:
+        abort(404)
+    if request.method == "POST":
+        followup.unsubscribe(registration)
+    return render_template(
+        "registrations/unsubscribe.html",
+        registration=registration,
+        event=registration.event,
+        done=registration.unsubscribed_at is not None,
+    )

@@ -1,25 +1,373 @@
-"""Series rules: who may use a series, and the next number in it."""
+"""Series rules: who may use a series, its numbering, its pages, and recurring schedules.
+
+A recurring schedule is computed with ``dateutil.rrule`` on *wall-clock* times in the webinar's zone
+("every second Tuesday at 16:00 America/Santiago"), and each occurrence is converted to UTC on its own,
+so 16:00 stays 16:00 local on both sides of a daylight-saving change.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
+from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from .. import clock
+from ..database import writing
 from ..extensions import db
-from ..models import Event, Series, User, series_owner
+from ..models import Event, EventStatus, Series, User, series_owner
+from ..text import slugify
+
+MAX_OCCURRENCES = 52
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-def manageable(user: User):  # type: ignore[no-untyped-def]
+class SeriesError(Exception):
+    """A change the rules refuse; ``errors`` maps form field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- who may do what -------------------------------------------------------------------------------
+
+
+def manageable(user: User) -> Select[tuple[Series]]:
     """A select() of the series ``user`` may manage or file webinars under."""
-    query = select(Series).order_by(Series.title)
+    query = select(Series).order_by(Series.title, Series.id)
     if not user.is_admin:
         query = query.join(series_owner).where(series_owner.c.user_id == user.id)
     return query
+
+
+def can_manage(user: User, series: Series) -> bool:
+    return user.is_admin or any(owner.id == user.id for owner in series.owners)
 
 
 def choices_for(user: User) -> list[tuple[int, str]]:
     return [(series.id, series.title) for series in db.session.scalars(manageable(user))]
 
 
+def owner_choices() -> list[tuple[int, str]]:
+    """Every organizer account, as (id, "Name <email>"), for the owners field."""
+    users = db.session.scalars(select(User).order_by(User.name, User.id))
+    return [(user.id, f"{user.name} <{user.email}>") for user in users]
+
+
+# --- numbering ---------------------------------------------------------------------------------------
+
+
 def next_number(series_id: int) -> int:
     highest = db.session.scalar(select(func.max(Event.number)).where(Event.series_id == series_id))
     return (highest or 0) + 1
+
+
+def next_numbers(series_ids: list[int]) -> dict[int, int]:
+    """next_number() for several series in one query."""
+    if not series_ids:
+        return {}
+    rows = db.session.execute(
+        select(Event.series_id, func.max(Event.number))
+        .where(Event.series_id.in_(series_ids))
+        .group_by(Event.series_id)
+    )
+    highest = {series_id: number for series_id, number in rows}
+    return {series_id: (highest.get(series_id) or 0) + 1 for series_id in series_ids}
+
+
+def numbers_taken(series_id: int, numbers: range) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Event.number)
+            .where(Event.series_id == series_id, Event.number.between(numbers.start, numbers.stop - 1))
+            .order_by(Event.number)
+        )
+    )
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def by_slug(slug: str) -> Series | None:
+    return db.session.execute(select(Series).where(Series.slug == slug)).scalar_one_or_none()
+
+
+def _count_by_series(query: Select[tuple[Event]]) -> dict[int, int]:
+    rows = query.order_by(None).subquery()
+    counted = db.session.execute(
+        select(rows.c.series_id, func.count()).where(rows.c.series_id.is_not(None)).group_by(rows.c.series_id)
+    )
+    return {series_id: count for series_id, count in counted}
+
+
+def public_list() -> list[tuple[Series, int, int]]:
+    """Every series with its numbers of upcoming and past public webinars, by title."""
+    from ..events import queries  # events.service imports this module: import the read side lazily
+
+    upcoming = _count_by_series(queries.upcoming().where(Event.status == EventStatus.PUBLISHED))
+    past = _count_by_series(queries.past())
+    series_list = db.session.scalars(select(Series).order_by(Series.title, Series.id))
+    return [(series, upcoming.get(series.id, 0), past.get(series.id, 0)) for series in series_list]
+
+
+PAST_ON_PAGE = 12
+
+
+def series_events(series: Series) -> tuple[list[Event], list[Event]]:
+    """The series' public webinars: (upcoming, the most recent past ones)."""
+    from ..events import queries
+
+    upcoming = list(db.session.scalars(queries.upcoming().where(Event.series_id == series.id)))
+    past = list(db.session.scalars(queries.past().where(Event.series_id == series.id).limit(PAST_ON_PAGE)))
+    return upcoming, past
+
+
+# --- changing ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SeriesData:
+    title: str
+    slug: str = ""
+    description_md: str = ""
+    owner_ids: list[int] = field(default_factory=list)
+
+
+def _unique_slug(base: str, exclude_id: int | None) -> str:
+    slug, n = base, 1
+    while True:
+        query = select(Series.id).where(Series.slug == slug)
+        if exclude_id is not None:
+            query = query.where(Series.id != exclude_id)
+        if db.session.execute(query).first() is None:
+            return slug
+        n += 1
+        slug = f"{base}-{n}"
+
+
+def _apply(series: Series, data: SeriesData, editor: User) -> None:
+    errors: dict[str, str] = {}
+    title = " ".join(data.title.split())
+    if not title:
+        errors["title"] = str(_l("Give the series a title."))
+    wanted = data.slug.strip().lower()
+    if wanted and not SLUG_PATTERN.match(wanted):
+        errors["slug"] = str(
+            _l("Use lower-case letters, digits and hyphens only, for example smart-regions.")
+        )
+    elif wanted:
+        clash = select(Series.id).where(Series.slug == wanted)
+        if series.id is not None:
+            clash = clash.where(Series.id != series.id)
+        if db.session.execute(clash).first() is not None:
+            errors["slug"] = str(_l("Another series already uses this address."))
+    owner_ids = set(data.owner_ids)
+    if not editor.is_admin:
+        owner_ids.add(editor.id)  # an organizer never locks themselves out of their own series
+    owners = list(db.session.scalars(select(User).where(User.id.in_(owner_ids)))) if owner_ids else []
+    if not owners:
+        errors["owners"] = str(_l("Choose at least one owner."))
+    if errors:
+        raise SeriesError(errors)
+    series.title = title[:200]
+    # A blank address keeps the current one (subscriptions use it), or is made from the title.
+    series.slug = wanted or series.slug or _unique_slug(slugify(title, 200), series.id)
+    series.description_md = data.description_md
+    series.owners = owners
+
+
+def create_series(editor: User, data: SeriesData) -> Series:
+    """A new series. Commits."""
+    with writing():
+        series = Series()
+        _apply(series, data, editor)
+        db.session.add(series)
+        db.session.commit()
+    return series
+
+
+def update_series(series: Series, editor: User, data: SeriesData) -> None:
+    """Change a series (a new slug changes its page and feed addresses). Commits."""
+    with writing():
+        _apply(series, data, editor)
+        db.session.commit()
+
+
+# --- recurring schedules ----------------------------------------------------------------------------
+
+
+class Frequency(StrEnum):
+    WEEKLY = "weekly"  # every N weeks, on the first date's weekday
+    MONTHLY = "monthly"  # every N months, on the first date's day of the month (or the month's last day)
+    MONTHLY_WEEKDAY = "monthly_weekday"  # every N months, on the same weekday (e.g. the second Tuesday)
+
+
+def _rule(first: datetime, freq: Frequency, interval: int, count: int) -> rrule:
+    if freq == Frequency.WEEKLY:
+        return rrule(WEEKLY, dtstart=first, interval=interval, count=count)
+    if freq == Frequency.MONTHLY:
+        if first.day <= 28:
+            return rrule(MONTHLY, dtstart=first, interval=interval, count=count)
+        # The 29th-31st: that day, or the last day of a shorter month (never a skipped month).
+        return rrule(
+            MONTHLY, dtstart=first, interval=interval, count=count, bymonthday=(first.day, -1), bysetpos=1
+        )
+    nth = (first.day - 1) // 7 + 1
+    # A fifth Tuesday does not exist in every month: take "the last Tuesday" instead.
+    return rrule(
+        MONTHLY,
+        dtstart=first,
+        interval=interval,
+        count=count,
+        byweekday=weekday(first.weekday(), -1 if nth == 5 else nth),
+    )
+
+
+def occurrences(
+    first_local: datetime, freq: Frequency | str, interval: int, count: int, tz: str | ZoneInfo
+) -> list[datetime]:
+    """The starts of a recurring schedule, as aware UTC datetimes.
+
+    ``first_local`` is the first start as a wall-clock time in ``tz`` (naive, or aware: its own zone is
+    dropped). The rule runs on wall-clock times and each one is placed in the zone separately, so the
+    local hour is the same for every occurrence across daylight-saving changes. A wall-clock time that
+    does not exist on some day (inside a spring-forward gap) moves forward by the gap, as clocks do; an
+    ambiguous one (autumn) takes its first occurrence.
+    """
+    if not 1 <= count <= MAX_OCCURRENCES:
+        raise ValueError(f"count must be between 1 and {MAX_OCCURRENCES}")
+    if interval < 1:
+        raise ValueError("interval must be at least 1")
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    first = first_local.replace(tzinfo=None, fold=0)
+    return [
+        local.replace(tzinfo=zone).astimezone(UTC) for local in _rule(first, Frequency(freq), interval, count)
+    ]
+
+
+@dataclass
+class ScheduleData:
+    """A recurring schedule: one draft webinar per occurrence."""
+
+    title: str  # may contain {number} and {date}
+    first_local: datetime  # naive wall-clock time of the first start, in ``timezone``
+    timezone: str
+    frequency: Frequency = Frequency.WEEKLY
+    interval: int = 1
+    count: int = 1
+    duration_minutes: int = 60
+    series_id: int | None = None
+    first_number: int | None = None  # None: the next number in the series
+    summary: str = ""
+    description_md: str = ""
+    join_url: str = ""
+    capacity: int | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlannedWebinar:
+    number: int | None
+    title: str
+    starts_at: datetime
+
+
+def title_for(pattern: str, number: int | None, position: int, local_start: datetime) -> str:
+    """The pattern with {number} (the series number, or the position without a series) and {date}."""
+    shown = number if number is not None else position
+    return pattern.replace("{number}", str(shown)).replace("{date}", local_start.date().isoformat()).strip()
+
+
+def plan_schedule(owner: User, data: ScheduleData) -> list[PlannedWebinar]:
+    """The webinars a schedule would create for ``owner``, checked against the rules; raises SeriesError."""
+    errors: dict[str, str] = {}
+    if data.series_id is not None:
+        series = db.session.get(Series, data.series_id)
+        if series is None or not can_manage(owner, series):
+            raise SeriesError({"series": str(_l("Choose a series you own."))})
+    starts = occurrences(data.first_local, data.frequency, data.interval, data.count, data.timezone)
+    if starts[0] <= clock.now():
+        errors["first_date"] = str(_l("The first webinar must start in the future."))
+    numbers: list[int | None] = [None] * len(starts)
+    if data.series_id is not None:
+        first = data.first_number if data.first_number is not None else next_number(data.series_id)
+        wanted = range(first, first + len(starts))
+        taken = numbers_taken(data.series_id, wanted)
+        if taken:
+            errors["first_number"] = str(
+                _l(
+                    "Numbers already used in this series: %(numbers)s. Start after them.",
+                    numbers=", ".join(f"#{n}" for n in taken),
+                )
+            )
+        numbers = list(wanted)
+    if errors:
+        raise SeriesError(errors)
+    zone = ZoneInfo(data.timezone)
+    return [
+        PlannedWebinar(number, title_for(data.title, number, i, start.astimezone(zone))[:200], start)
+        for i, (number, start) in enumerate(zip(numbers, starts, strict=True), start=1)
+    ]
+
+
+def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
+    """Create one draft webinar per occurrence, each with its own registration, numbered in a row.
+
+    Every draft goes through events.service.create_event (which commits one by one); the whole plan is
+    checked first, so a refused schedule creates nothing.
+    """
+    from ..events import service as events  # events.service imports this module
+
+    created = []
+    for planned in plan_schedule(owner, data):
+        try:
+            event = events.create_event(
+                owner,
+                events.EventData(
+                    title=planned.title,
+                    starts_at=planned.starts_at,
+                    timezone=data.timezone,
+                    duration_minutes=data.duration_minutes,
+                    summary=data.summary,
+                    description_md=data.description_md,
+                    join_url=data.join_url,
+                    capacity=data.capacity,
+                    series_id=data.series_id,
+                    number=planned.number,
+                    tags=list(data.tags),
+                ),
+            )
+        except IntegrityError as error:
+            # Another organizer took one of these numbers since the plan was checked.
+            db.session.rollback()
+            message = _l(
+                "%(done)s of %(count)s drafts were created; then a number was taken meanwhile. "
+                "Schedule the rest again.",
+                done=len(created),
+                count=data.count,
+            )
+            raise SeriesError({"first_number": str(message)}) from error
+        created.append(event)
+    return created
+
+
+def for_manage_list(user: User) -> list[tuple[Series, int]]:
+    """The series ``user`` manages, with their owners loaded and how many webinars each holds."""
+    series_list = list(db.session.scalars(manageable(user).options(selectinload(Series.owners))))
+    counts: dict[int, int] = {}
+    if series_list:
+        rows = db.session.execute(
+            select(Event.series_id, func.count(Event.id))
+            .where(Event.series_id.in_([s.id for s in series_list]))
+            .group_by(Event.series_id)
+        )
+        counts = {series_id: count for series_id, count in rows}
+    return [(series, counts.get(series.id, 0)) for series in series_list]

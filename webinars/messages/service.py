@@ -1,0 +1,177 @@
+"""Messages from organizers to the people registered for a webinar, and the recording follow-up.
+
+Creating a message is instant: the worker expands it into outbox rows a chunk at a time, so a send
+to thousands of people never holds a web request, and the progress view can count what is done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+
+from .. import clock
+from ..database import writing
+from ..extensions import db
+from ..mail import notifications
+from ..models import (
+    Broadcast,
+    Event,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+    RegistrationStatus,
+    User,
+)
+
+AUDIENCES = ("confirmed", "waitlisted", "all", "attended", "absent")
+CHUNK = 500
+
+
+def audience_query(event_id: int, audience: str) -> Select[tuple[Registration]]:
+    query = select(Registration).where(
+        Registration.event_id == event_id, Registration.unsubscribed_at.is_(None)
+    )
+    if audience == "confirmed":
+        return query.where(Registration.status == RegistrationStatus.CONFIRMED)
+    if audience == "waitlisted":
+        return query.where(Registration.status == RegistrationStatus.WAITLISTED)
+    if audience == "attended":
+        return query.where(Registration.attended.is_(True))
+    if audience == "absent":
+        return query.where(
+            Registration.status == RegistrationStatus.CONFIRMED, Registration.attended.is_not(True)
+        )
+    if audience == "all":
+        return query.where(Registration.status != RegistrationStatus.CANCELLED)
+    raise ValueError(f"unknown audience {audience!r}")
+
+
+def audience_size(event_id: int, audience: str) -> int:
+    return (
+        db.session.scalar(select(func.count()).select_from(audience_query(event_id, audience).subquery()))
+        or 0
+    )
+
+
+def create(
+    event: Event, author: User | None, *, audience: str, subject: str, body_md: str, kind: str = "message"
+) -> Broadcast:
+    """Queue a message to ``audience``; the worker sends it. Commits."""
+    with writing():
+        broadcast = Broadcast(
+            event_id=event.id,
+            author_id=author.id if author else None,
+            kind=kind,
+            audience=audience,
+            subject=subject.strip(),
+            body_md=body_md,
+            total=audience_size(event.id, audience),
+        )
+        db.session.add(broadcast)
+        db.session.commit()
+    return broadcast
+
+
+def preview(event: Event, *, subject: str, body_md: str, kind: str = "message") -> dict[str, Any]:
+    """The message as its first recipient would get it (subject, bodies), without storing anything."""
+    sample = db.session.scalars(audience_query(event.id, "all").limit(1)).first()
+    if sample is None:
+        sample = Registration(
+            event=event,
+            email="attendee@example.org",
+            name=_("Attendee"),
+            token="preview",
+            locale="en",
+            status=RegistrationStatus.CONFIRMED,
+        )
+    draft = Broadcast(event_id=event.id, kind=kind, audience="all", subject=subject, body_md=body_md)
+    return notifications.render(sample, kind, broadcast=draft)
+
+
+def expand_pending() -> int:
+    """Turn the next chunk of each unsent message into outbox rows. Returns how many rows were added."""
+    added = 0
+    with writing():
+        broadcasts = db.session.scalars(
+            select(Broadcast)
+            .where(Broadcast.expanded_at.is_(None))
+            .order_by(Broadcast.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for broadcast in broadcasts:
+            query = (
+                audience_query(broadcast.event_id, broadcast.audience).order_by(Registration.id).limit(CHUNK)
+            )
+            if broadcast.expanded_through is not None:
+                query = query.where(Registration.id > broadcast.expanded_through)
+            chunk = db.session.scalars(query).all()
+            for registration in chunk:
+                notifications.send(registration, broadcast.kind, broadcast=broadcast)
+            if chunk:
+                broadcast.expanded_through = chunk[-1].id
+                added += len(chunk)
+            if len(chunk) < CHUNK:
+                broadcast.expanded_at = clock.now()
+        db.session.commit()
+    return added
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    queued: int
+    sent: int
+    failed: int
+    expanding: bool
+
+    @property
+    def done(self) -> bool:
+        return not self.expanding and self.queued == 0
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else min(100, round(100 * (self.sent + self.failed) / self.total))
+
+
+def progress(broadcast: Broadcast) -> Progress:
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.broadcast_id == broadcast.id)
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    enqueued = sum(counts.values())
+    waiting = counts.get(OutboxStatus.QUEUED, 0) + counts.get(OutboxStatus.SENDING, 0)
+    if broadcast.expanded_at is None:
+        waiting += max(broadcast.total - enqueued, 0)
+    return Progress(
+        total=max(broadcast.total, enqueued),
+        queued=waiting,
+        sent=counts.get(OutboxStatus.SENT, 0),
+        failed=counts.get(OutboxStatus.FAILED, 0),
+        expanding=broadcast.expanded_at is None,
+    )
+
+
+def set_recording(event: Event, *, url: str, summary: str) -> None:
+    with writing():
+        event.recording_url = url.strip()
+        event.recording_summary = summary
+        db.session.commit()
+
+
+def set_attendance(registration: Registration, attended: bool | None) -> None:
+    with writing():
+        registration.attended = attended
+        db.session.commit()
+
+
+def unsubscribe(registration: Registration) -> None:
+    with writing():
+        if registration.unsubscribed_at is None:
+            registration.unsubscribed_at = clock.now()
+        db.session.commit()

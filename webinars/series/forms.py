@@ -1,0 +1,117 @@
+"""Forms for series, recurring schedules and the archive filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    Field,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import Series
+from ..timefmt import is_timezone
+from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
+
+
+def _valid_timezone(form: FlaskForm, field: Field) -> None:
+    if not is_timezone((field.data or "").strip()):
+        raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
+
+
+class SeriesForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    slug = StringField(_l("Web address"), validators=[Optional(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    owners = SelectMultipleField(
+        _l("Owners"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+
+    def to_data(self) -> SeriesData:
+        return SeriesData(
+            title=self.title.data or "",
+            slug=self.slug.data or "",
+            description_md=self.description.data or "",
+            owner_ids=list(self.owners.data or []),
+        )
+
+    def fill_from(self, series: Series) -> None:
+        self.title.data = series.title
+        self.slug.data = series.slug
+        self.description.data = series.description_md
+        self.owners.data = [owner.id for owner in series.owners]
+
+
+FREQUENCY_CHOICES = [
+    SelectChoice(Frequency.WEEKLY.value, _l("Weekly (every N weeks, same weekday)")),
+    SelectChoice(Frequency.MONTHLY.value, _l("Monthly (every N months, same day of the month)")),
+    SelectChoice(
+        Frequency.MONTHLY_WEEKDAY.value, _l("Monthly (every N months, same weekday, e.g. the second Tuesday)")
+    ),
+]
+
+
+class ScheduleForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    series = SelectField(
+        _l("Series"), coerce=int, choices=[SelectChoice(0, "—")], default=0, validate_choice=True
+    )
+    first_number = IntegerField(
+        _l("Number of the first webinar"), validators=[Optional(), NumberRange(min=1, max=100000)]
+    )
+    first_date = DateField(_l("First date"), validators=[DataRequired()])
+    start_time = TimeField(_l("Start time"), validators=[DataRequired()])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), _valid_timezone])
+    frequency = SelectField(_l("Repeats"), choices=FREQUENCY_CHOICES, default=Frequency.WEEKLY.value)
+    interval = IntegerField(
+        _l("Repeat every (weeks or months)"),
+        default=1,
+        validators=[DataRequired(), NumberRange(min=1, max=MAX_OCCURRENCES)],
+    )
+    count = IntegerField(
+        _l("Number of webinars"),
+        default=6,
+        validators=[DataRequired(), NumberRange(min=1, max=MAX_OCCURRENCES)],
+    )
+    duration = IntegerField(
+        _l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
+    )
+    capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    join_url = URLField(_l("Join link"), validators=[Optional(), URL(require_tld=False), Length(max=500)])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500)])
+    tags = StringField(_l("Topics"), validators=[Optional(), Length(max=500)])
+    preview = SubmitField(_l("Preview the dates"))
+    create = SubmitField(_l("Create the drafts"))
+
+    def to_data(self) -> ScheduleData:
+        return ScheduleData(
+            title=self.title.data or "",
+            first_local=datetime.combine(self.first_date.data, self.start_time.data),
+            timezone=(self.timezone.data or "").strip(),
+            frequency=Frequency(self.frequency.data),
+            interval=self.interval.data,
+            count=self.count.data,
+            duration_minutes=self.duration.data,
+            series_id=self.series.data or None,
+            first_number=self.first_number.data if self.series.data else None,
+            summary=self.summary.data or "",
+            join_url=self.join_url.data or "",
+            capacity=self.capacity.data,
+            tags=[name for name in (self.tags.data or "").split(",") if name.strip()],
+        )

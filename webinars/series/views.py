@@ -1,0 +1,166 @@
+"""Series pages: the public list and page of each series, and the organizers' series and schedules."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+
+from ..calendar.feeds import subscribe_links
+from ..events import service as events_service
+from ..extensions import db
+from ..models import Series
+from ..text import render_markdown
+from ..timefmt import timezone_names
+from . import service
+from .forms import ScheduleForm, SeriesForm
+
+bp = Blueprint("series", __name__)
+manage_bp = Blueprint("series_manage", __name__, url_prefix="/manage")
+
+
+# --- public ----------------------------------------------------------------------------------------
+
+
+@bp.route("/series")
+def index() -> ResponseReturnValue:
+    return render_template(
+        "series/index.html",
+        series_list=service.public_list(),
+        subscribe=subscribe_links("calendar.site_feed"),
+    )
+
+
+@bp.route("/series/<slug>")
+def detail(slug: str) -> ResponseReturnValue:
+    series = service.by_slug(slug) or abort(404)
+    upcoming, past = service.series_events(series)
+    return render_template(
+        "series/detail.html",
+        series=series,
+        description=render_markdown(series.description_md),
+        upcoming=upcoming,
+        past=past,
+        more_past=len(past) == service.PAST_ON_PAGE,
+        subscribe=subscribe_links("calendar.series_feed", slug=series.slug),
+    )
+
+
+# --- organizers ------------------------------------------------------------------------------------
+
+
+@manage_bp.before_request
+@login_required
+def _require_login() -> None:
+    return None
+
+
+def _managed(series_id: int) -> Series:
+    """The series, if the current organizer may manage it; 404 otherwise (no hint it exists)."""
+    series = db.session.get(Series, series_id)
+    if series is None or not service.can_manage(current_user, series):
+        abort(404)
+    return series
+
+
+# The webinar rules name the single webinar form's fields; the schedule form calls them otherwise.
+_FIELD_NAMES = {"start_date": "first_date"}
+
+
+def _apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, _FIELD_NAMES.get(name, name), None) or form.title
+        field.errors = [*field.errors, message]
+
+
+@manage_bp.route("/series")
+def series_list() -> ResponseReturnValue:
+    return render_template("series/manage_list.html", rows=service.for_manage_list(current_user))
+
+
+def _offer_owners(form: SeriesForm) -> None:
+    form.owners.choices = [SelectChoice(user_id, label) for user_id, label in service.owner_choices()]
+
+
+def _series_form(form: SeriesForm, series: Series | None = None) -> str:
+    return render_template("series/form.html", form=form, series=series)
+
+
+@manage_bp.route("/series/new", methods=["GET", "POST"])
+def new_series() -> ResponseReturnValue:
+    form = SeriesForm()
+    _offer_owners(form)
+    if request.method == "GET":
+        form.owners.data = [current_user.id]
+    elif form.validate_on_submit():
+        try:
+            series = service.create_series(current_user, form.to_data())
+        except service.SeriesError as error:
+            _apply_errors(form, error.errors)
+        else:
+            flash(_("Series created. Its page and calendar feed are public."), "success")
+            return redirect(url_for("series_manage.series_list", _anchor=f"series-{series.id}"))
+    return _series_form(form)
+
+
+@manage_bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+def edit_series(series_id: int) -> ResponseReturnValue:
+    series = _managed(series_id)
+    form = SeriesForm()
+    _offer_owners(form)
+    if request.method == "GET":
+        form.fill_from(series)
+    elif form.validate_on_submit():
+        try:
+            service.update_series(series, current_user, form.to_data())
+        except service.SeriesError as error:
+            _apply_errors(form, error.errors)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("series_manage.series_list", _anchor=f"series-{series.id}"))
+    return _series_form(form, series)
+
+
+def _offer_series(form: ScheduleForm) -> None:
+    choices = service.choices_for(current_user)
+    following = service.next_numbers([series_id for series_id, _title in choices])
+    form.series.choices = [SelectChoice(0, _("— none —"))] + [
+        SelectChoice(series_id, _("%(title)s (next: #%(number)s)", title=title, number=following[series_id]))
+        for series_id, title in choices
+    ]
+
+
+@manage_bp.route("/webinars/schedule", methods=["GET", "POST"])
+def schedule() -> ResponseReturnValue:
+    """Several draft webinars at once, from a recurring pattern."""
+    form = ScheduleForm()
+    _offer_series(form)
+    if request.method == "GET":
+        form.timezone.data = form.timezone.data or "UTC"
+        wanted = request.args.get("series", type=int)
+        if wanted in {choice.value for choice in form.series.choices}:
+            form.series.data = wanted
+    plan = None
+    if form.validate_on_submit():
+        try:
+            if form.create.data:
+                created = service.create_schedule(current_user, form.to_data())
+                flash(
+                    ngettext(
+                        "%(num)s draft webinar created. Review and publish it when ready.",
+                        "%(num)s draft webinars created. Review and publish each when ready.",
+                        len(created),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("manage.dashboard"))
+            plan = service.plan_schedule(current_user, form.to_data())
+        except service.SeriesError as error:
+            _apply_errors(form, error.errors)
+        except events_service.RuleError as error:
+            _apply_errors(form, error.errors)
+    return render_template("series/schedule.html", form=form, plan=plan, timezones=timezone_names())

@@ -45,6 +45,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/calendar_check/node_modules
 
 translations: install  ## extract strings, update es/pt catalogues, compile them
+	mkdir -p webinars/translations
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webinars/translations/messages.pot --no-location --sort-output --project Webinars .
 	for lang in es pt; do \
 	  if [ -f webinars/translations/$$lang/LC_MESSAGES/messages.po ]; then \

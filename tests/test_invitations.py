@@ -358,3 +358,29 @@ def test_without_mail_server_messages_are_written_to_the_mail_folder(app, tmp_pa
     files = list(folder.glob("*.eml"))
     assert len(files) == 1
     assert b"METHOD:REQUEST" in files[0].read_bytes() or b"text/calendar" in files[0].read_bytes()
+
+
+def test_non_ascii_names_travel_as_seven_bit_mail_and_survive(mail_app, smtp_sink):
+    event = make_event(capacity=5, title="Especialización inteligente: País Vasco y Chile")
+    register(event, "inaki@example.org", name="Iñaki Ñúñez")
+    deliver()
+    (received,) = smtp_sink.received
+    assert max(received.raw) < 128  # no reliance on the relay's 8BITMIME
+    message = received.parsed()
+    assert message["To"].addresses[0].display_name == "Iñaki Ñúñez"
+    assert "Especialización" in message["Subject"]
+    assert "Hello Iñaki Ñúñez" in text_of(message)
+    ics, _ = calendar_of(message)
+    check = assert_calendar_valid(ics)
+    (js_event,) = check["icaljs"]["events"]
+    assert js_event["summary"] == event.title
+    assert js_event["attendees"][0]["cn"] == "Iñaki Ñúñez"
+
+
+def test_header_injection_through_a_name_is_impossible(mail_app, smtp_sink):
+    event = make_event(capacity=5)
+    register(event, "ane@example.org", name="Ane\r\nBcc: victim@example.org")
+    deliver()
+    (received,) = smtp_sink.received
+    assert received.rcpt_tos == ["ane@example.org"]
+    assert received.parsed()["Bcc"] is None

@@ -51,9 +51,10 @@ def build_mime(
     for name, value in (extra_headers or {}).items():
         mime[name] = value
 
-    mime.set_content(message.body_text, subtype="plain", charset="utf-8")
+    # Quoted-printable keeps every line 7-bit: no reliance on the relay's 8BITMIME support.
+    mime.set_content(message.body_text, subtype="plain", charset="utf-8", cte="quoted-printable")
     if message.body_html:
-        mime.add_alternative(message.body_html, subtype="html", charset="utf-8")
+        mime.add_alternative(message.body_html, subtype="html", charset="utf-8", cte="quoted-printable")
     if message.ics and message.ics_method:
         if not message.body_html:
             mime.make_alternative()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
+from babel.dates import format_timedelta
 from babel.units import format_unit
-from flask import current_app, render_template
+from flask import current_app, g, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -67,15 +71,26 @@ def context(registration: Registration) -> dict[str, Any]:
 
 
 def _reminder_subject(event: Event, offset_minutes: int) -> str:
-    # The largest whole unit: 1440 -> "1 day", 60 -> "1 hour", 90 -> "90 minutes".
+    # The largest whole unit: 1440 -> "1 day", 60 -> "1 hour", 90 -> "90 minutes". Whole days go
+    # through format_timedelta: CLDR has no singular duration-day unit for Portuguese.
+    locale = str(get_locale() or "en")
     if offset_minutes % 1440 == 0:
-        value, unit = offset_minutes // 1440, "duration-day"
+        delta = format_timedelta(timedelta(days=offset_minutes // 1440), threshold=1, locale=locale)
     elif offset_minutes % 60 == 0:
-        value, unit = offset_minutes // 60, "duration-hour"
+        delta = format_unit(offset_minutes // 60, "duration-hour", length="long", locale=locale)
     else:
-        value, unit = offset_minutes, "duration-minute"
-    delta = format_unit(value, unit, length="long", locale=str(get_locale() or "en"))
+        delta = format_unit(offset_minutes, "duration-minute", length="long", locale=locale)
     return _("Starts in %(delta)s: %(title)s", delta=delta, title=event.title)
+
+
+@contextmanager
+def in_language(code: str) -> Iterator[None]:
+    """Render in ``code``. Flask-Babel ignores force_locale while flask.g is empty, as it is in the
+    worker's long-lived app context, so give it something first."""
+    if not g:
+        g.webinars_rendering = True
+    with force_locale(code):
+        yield
 
 
 def render(
@@ -87,7 +102,7 @@ def render(
 ) -> dict[str, Any]:
     """The outbox fields of ``kind`` for one registration, in the recipient's language."""
     event = registration.event
-    with force_locale(registration.locale or "en"):
+    with in_language(registration.locale or "en"):
         values = context(registration)
         unsubscribe_url = None
         if kind in BULK_KINDS:

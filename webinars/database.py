@@ -88,3 +88,20 @@ def writing() -> Iterator[None]:
 def set_writing(value: bool) -> None:
     """Mark the current context (a request) as one that writes; see writing()."""
     _begin_immediate.set(value)
+
+
+def unique_slug(model: Any, base: str, exclude_id: int | None = None) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever ``model`` does not use yet."""
+    from sqlalchemy import select
+
+    from .extensions import db
+
+    slug, n = base, 1
+    while True:
+        query = select(model.id).where(model.slug == slug)
+        if exclude_id is not None:
+            query = query.where(model.id != exclude_id)
+        if db.session.execute(query).first() is None:
+            return slug
+        n += 1
+        slug = f"{base}-{n}"

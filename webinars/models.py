@@ -275,8 +275,6 @@ class OutboxMessage(db.Model):
     ics_method: Mapped[str | None] = mapped_column(String(16))
     ics: Mapped[bytes | None] = mapped_column(LargeBinary)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    # Same key twice is the same message: a unique key makes "enqueue once" a database rule.
-    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"), index=True)
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registration.id", ondelete="SET NULL"), index=True

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 20:40:59.191594
+Create Date: 2026-11-24 21:13:37.048783
 
 """
 from alembic import op
@@ -169,7 +169,6 @@ def upgrade():
     sa.Column('ics_method', sa.String(length=16), nullable=True),
     sa.Column('ics', sa.LargeBinary(), nullable=True),
     sa.Column('message_id', sa.String(length=255), nullable=False),
-    sa.Column('dedupe_key', sa.String(length=255), nullable=True),
     sa.Column('event_id', sa.Integer(), nullable=True),
     sa.Column('registration_id', sa.Integer(), nullable=True),
     sa.Column('broadcast_id', sa.Integer(), nullable=True),
@@ -185,7 +184,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_outbox_message_event_id_event'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['registration_id'], ['registration.id'], name=op.f('fk_outbox_message_registration_id_registration'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message')),
-    sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_message_dedupe_key')),
     sa.UniqueConstraint('message_id', name=op.f('uq_outbox_message_message_id'))
     )
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:

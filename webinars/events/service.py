@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import clock
-from ..database import writing
+from ..database import unique_slug, writing
 from ..extensions import db
 from ..mail import notifications
 from ..models import (
@@ -89,19 +89,6 @@ def confirmed_count(event: Event) -> int:
     )
 
 
-def _unique_slug(title: str, starts_at: datetime, exclude_id: int | None = None) -> str:
-    base = f"{slugify(title, 70)}-{starts_at:%Y-%m-%d}"
-    slug, n = base, 1
-    while True:
-        query = select(Event.id).where(Event.slug == slug)
-        if exclude_id is not None:
-            query = query.where(Event.id != exclude_id)
-        if db.session.execute(query).first() is None:
-            return slug
-        n += 1
-        slug = f"{base}-{n}"
-
-
 def _apply(event: Event, data: EventData) -> None:
     event.title = data.title.strip()
     event.summary = data.summary.strip()
@@ -147,7 +134,7 @@ def create_event(owner: User, data: EventData) -> Event:
         _check(data, None)
         event = Event(
             owner=owner,
-            slug=_unique_slug(data.title, data.starts_at),
+            slug=unique_slug(Event, f"{slugify(data.title, 70)}-{data.starts_at:%Y-%m-%d}"),
             ical_uid=f"webinar-{uuid.uuid4()}@{site_host()}",
             status=EventStatus.DRAFT,
             seats_taken=0,

@@ -141,13 +141,12 @@ def send(
     registration: Registration,
     kind: str,
     *,
-    dedupe_key: str | None = None,
     broadcast: Broadcast | None = None,
     offset_minutes: int | None = None,
 ) -> OutboxMessage:
     """Render ``kind`` for one registration and put it in the outbox (the caller commits)."""
     fields = render(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes)
-    return enqueue(**fields, dedupe_key=dedupe_key)
+    return enqueue(**fields)
 
 
 def resend_invitation(registration: Registration) -> OutboxMessage:

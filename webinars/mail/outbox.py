@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from email.utils import make_msgid
 
 from .. import clock
@@ -25,8 +24,6 @@ def enqueue(
     registration_id: int | None = None,
     broadcast_id: int | None = None,
     unsubscribe_url: str | None = None,
-    dedupe_key: str | None = None,
-    send_after: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox. It is sent by the worker after the caller commits."""
     message = OutboxMessage(
@@ -42,9 +39,8 @@ def enqueue(
         registration_id=registration_id,
         broadcast_id=broadcast_id,
         unsubscribe_url=unsubscribe_url,
-        dedupe_key=dedupe_key,
         message_id=make_msgid(domain=site_host()),
-        next_attempt_at=send_after or clock.now(),
+        next_attempt_at=clock.now(),
     )
     db.session.add(message)
     return message

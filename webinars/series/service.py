@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..database import writing
+from ..database import unique_slug, writing
 from ..extensions import db
 from ..models import Event, EventStatus, Series, User, series_owner
 from ..text import slugify
@@ -141,18 +141,6 @@ class SeriesData:
     owner_ids: list[int] = field(default_factory=list)
 
 
-def _unique_slug(base: str, exclude_id: int | None) -> str:
-    slug, n = base, 1
-    while True:
-        query = select(Series.id).where(Series.slug == slug)
-        if exclude_id is not None:
-            query = query.where(Series.id != exclude_id)
-        if db.session.execute(query).first() is None:
-            return slug
-        n += 1
-        slug = f"{base}-{n}"
-
-
 def _apply(series: Series, data: SeriesData, editor: User) -> None:
     errors: dict[str, str] = {}
     title = " ".join(data.title.split())
@@ -179,7 +167,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
         raise SeriesError(errors)
     series.title = title[:200]
     # A blank address keeps the current one (subscriptions use it), or is made from the title.
-    series.slug = wanted or series.slug or _unique_slug(slugify(title, 200), series.id)
+    series.slug = wanted or series.slug or unique_slug(Series, slugify(title, 200), series.id)
     series.description_md = data.description_md
     series.owners = owners
 

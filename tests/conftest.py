@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from webinars import clock, create_app
+from webinars.calendar import feeds
 from webinars.extensions import db
 
 IN_CI = os.environ.get("CI") == "true"
@@ -93,6 +94,7 @@ def app_factory(backend: str, tmp_path, request: pytest.FixtureRequest) -> Itera
         apps.append(made)
         return made
 
+    feeds.clear_cache()  # ids and frozen clocks repeat from test to test
     first = make()
     with first.app_context():
         if backend == "postgresql":

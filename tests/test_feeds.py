@@ -14,6 +14,7 @@ from tests.calendar_parsers import assert_calendar_valid
 from tests.factories import make_event, make_user
 from webinars.events import service as events
 from webinars.extensions import db
+from webinars.mail import worker
 from webinars.models import OutboxMessage
 from webinars.registrations import service as registrations
 from webinars.series import service as series_service
@@ -88,6 +89,7 @@ def test_cancelled_webinar_stays_in_the_feed_with_status_and_sequence(client, ap
 def test_feed_and_invitation_share_the_uid(client, app):
     event = make_event(capacity=10)
     registrations.register(event, name="Ana", email="ana@example.org", consent=True)
+    worker.deliver_due()  # renders the invitation (into the instance's mail folder)
     invite = db.session.scalar(select(OutboxMessage).where(OutboxMessage.ics.is_not(None)))
     (invited,) = Calendar.from_ical(invite.ics).walk("VEVENT")
 
@@ -195,7 +197,25 @@ def test_feeds_run_a_constant_number_of_queries(client, app):
     db.session.expunge_all()
     many = [count_queries(client, url) for url in urls]
     assert many == few, (few, many)
-    assert max(few) <= 6, few
+    assert max(few) <= 7, few  # the calendars read a version first, then build (a cache miss here)
+
+
+def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_rebuilds_it(client, app):
+    organizer = make_user()
+    event = make_event(organizer, title="Cached webinar")
+    first = client.get("/calendar.ics")
+    assert count_queries(client, "/calendar.ics") == 1  # only the version query on a hit
+    second = client.get("/calendar.ics")
+    assert first.data == second.data
+
+    data = events.EventData(
+        title="Renamed webinar", starts_at=event.starts_at, timezone=event.timezone, join_url=event.join_url
+    )
+    events.update_event(event, data)
+    changed = client.get("/calendar.ics")
+    assert b"SUMMARY:Renamed webinar" in changed.data and changed.headers["ETag"] != first.headers["ETag"]
+    event_two = make_event(organizer, title="Another one", starts_in=timedelta(days=9))
+    assert event_two.title.encode() in client.get("/calendar.ics").data
 
 
 def test_atom_feed_lists_newly_announced_webinars(client, app, frozen_clock):

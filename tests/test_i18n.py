@@ -38,6 +38,7 @@ def test_emails_are_written_in_the_language_the_attendee_registered_in(app_facto
     )
     assert response.status_code == 302
     db.session.rollback()  # see what the other app instance committed
+    worker.deliver_due()  # renders the message (into the instance's mail folder)
     message = db.session.scalars(select(OutboxMessage)).one()
     assert message.subject == f"Inscripción confirmada: {event.title}"
     assert "Camila" in message.body_text and "You are registered" not in message.body_text
@@ -47,7 +48,7 @@ def test_the_worker_writes_reminders_in_the_attendee_language(app, frozen_clock)
     event = make_event(capacity=5)
     service.register(event, name="João", email="joao@example.com.br", consent=True, locale="pt")
     frozen_clock.set(event.starts_at - timedelta(hours=24))
-    worker.produce_due()
+    worker.deliver_due()
     reminder = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")).one()
     assert reminder.subject.startswith("Começa em 1 dia")
     assert "Olá João" in reminder.body_text or "João" in reminder.body_text

@@ -270,7 +270,8 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(120), default="")
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
+    # None until the worker renders the message from its registration (see mail.notifications.send).
+    body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     ics_method: Mapped[str | None] = mapped_column(String(16))
     ics: Mapped[bytes | None] = mapped_column(LargeBinary)

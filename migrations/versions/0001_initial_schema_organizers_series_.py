@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 21:13:37.048783
+Create Date: 2026-11-24 21:34:21.821059
 
 """
 from alembic import op
@@ -164,7 +164,7 @@ def upgrade():
     sa.Column('recipient', sa.String(length=254), nullable=False),
     sa.Column('recipient_name', sa.String(length=120), nullable=False),
     sa.Column('subject', sa.String(length=300), nullable=False),
-    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=True),
     sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('ics_method', sa.String(length=16), nullable=True),
     sa.Column('ics', sa.LargeBinary(), nullable=True),

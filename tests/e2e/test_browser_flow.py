@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from webinars.extensions import db
+from webinars.mail import worker
 from webinars.models import OutboxMessage
 
 TITLE = "Smart Specialisation in Practice"
@@ -35,6 +36,7 @@ def clock_time(moment: datetime) -> re.Pattern[str]:
 def manage_link(app: Flask, base_url: str, recipient: str, kind: str) -> str:
     """The private manage link from the latest email of ``kind`` sent to ``recipient``."""
     with app.app_context():
+        worker.deliver_due()  # the mail worker writes the emails (into the instance's mail folder)
         message = db.session.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.recipient == recipient, OutboxMessage.kind == kind)
@@ -143,6 +145,7 @@ def test_organizer_publishes_and_attendees_register_cancel_and_get_promoted(
 
     # The browser told the server its zone: the email shows the time there as well.
     with live_app.app_context():
+        worker.deliver_due()
         confirmation = db.session.scalars(
             select(OutboxMessage.body_text).where(OutboxMessage.recipient == "camila@example.org")
         ).one()

@@ -21,15 +21,19 @@ Queries
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import current_app, render_template
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, vDuration
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -84,7 +88,61 @@ def build_calendar(events: list[Event], *, name: str, description: str, source: 
     return calendar
 
 
+def _version(series: Series | None) -> tuple[Any, ...]:
+    """What a feed's bytes depend on, read in one cheap query: its webinars (membership through the
+    count and the sum of ids, edits through the latest updated_at) and the series titles it shows."""
+    since = clock.now() - FEED_WINDOW
+    series_changed = select(func.max(Series.updated_at)).scalar_subquery()
+    query = select(
+        func.count(Event.id), func.sum(Event.id), func.max(Event.updated_at), series_changed
+    ).where(queries.is_public(), Event.starts_at >= since)
+    if series is not None:
+        query = query.where(Event.series_id == series.id)
+    return tuple(db.session.execute(query).one())
+
+
+_cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 64
+
+
+def _cached(series: Series | None, build: Callable[[], bytes]) -> bytes:
+    """Serialising hundreds of events costs far more than the query that tells whether they changed:
+    keep recent feeds per process, keyed by that version (and the language and base URL)."""
+    key = (
+        series.id if series else None,
+        str(get_locale() or ""),
+        current_app.config["BASE_URL"],
+        current_app.config["SQLALCHEMY_DATABASE_URI"],
+        *_version(series),
+    )
+    with _cache_lock:
+        body = _cache.get(key)
+        if body is not None:
+            _cache.move_to_end(key)
+            return body
+    body = build()
+    with _cache_lock:
+        _cache[key] = body
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return body
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
 def site_calendar() -> bytes:
+    return _cached(None, _build_site_calendar)
+
+
+def series_calendar(series: Series) -> bytes:
+    return _cached(series, lambda: _build_series_calendar(series))
+
+
+def _build_site_calendar() -> bytes:
     name = current_app.config["SITE_NAME"]
     description = _("Webinars announced on %(site)s.", site=name)
     calendar = build_calendar(
@@ -93,7 +151,7 @@ def site_calendar() -> bytes:
     return calendar.to_ical()
 
 
-def series_calendar(series: Series) -> bytes:
+def _build_series_calendar(series: Series) -> bytes:
     name = f"{series.title} · {current_app.config['SITE_NAME']}"
     description = _("Webinars in the series “%(title)s”.", title=series.title)
     calendar = build_calendar(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock
 from ..extensions import db
@@ -15,16 +15,16 @@ from ..models import Event, EventStatus, Series, Speaker, Tag
 RUNNING_GRACE = timedelta(hours=3)
 
 
-def public_events() -> Select[tuple[Event]]:
-    """Webinars the public may see: published, or cancelled after having been announced."""
-    return (
-        select(Event)
-        .where(
-            (Event.status == EventStatus.PUBLISHED)
-            | ((Event.status == EventStatus.CANCELLED) & Event.published_at.is_not(None))
-        )
-        .options(selectinload(Event.speakers))
+def is_public() -> ColumnElement[bool]:
+    """Published, or cancelled after having been announced."""
+    return (Event.status == EventStatus.PUBLISHED) | (
+        (Event.status == EventStatus.CANCELLED) & Event.published_at.is_not(None)
     )
+
+
+def public_events() -> Select[tuple[Event]]:
+    """Webinars the public may see, with their speakers."""
+    return select(Event).where(is_public()).options(selectinload(Event.speakers))
 
 
 def upcoming() -> Select[tuple[Event]]:
@@ -81,5 +81,11 @@ def matching(text: str) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def public_by_slug(slug: str) -> Event | None:
-    return db.session.execute(public_events().where(Event.slug == slug)).scalar_one_or_none()
+def public_by_slug(slug: str, *, for_registration: bool = False) -> Event | None:
+    """A public webinar. ``for_registration`` loads what a sign-up needs (the owner, for the
+    invitation's ORGANIZER) in the same query, and not the speakers."""
+    if for_registration:
+        query = select(Event).where(is_public(), Event.slug == slug).options(joinedload(Event.owner))
+    else:
+        query = public_events().where(Event.slug == slug)
+    return db.session.execute(query).unique().scalar_one_or_none()

@@ -153,6 +153,7 @@ def update_event(event: Event, data: EventData) -> bool:
         _check(data, event)
         before = {name: getattr(event, name) for name in SIGNIFICANT_FIELDS}
         _apply(event, data)
+        event.updated_at = clock.now()  # also when only speakers or topics changed (feeds key on it)
         significant = any(getattr(event, name) != value for name, value in before.items())
         notify = significant and event.status == EventStatus.PUBLISHED
         if significant and event.status != EventStatus.DRAFT:

@@ -54,7 +54,7 @@ def detail(slug: str) -> ResponseReturnValue:
 @bp.route("/webinars/<slug>", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
 def register(slug: str) -> ResponseReturnValue:
-    event = queries.public_by_slug(slug) or abort(404)
+    event = queries.public_by_slug(slug, for_registration=True) or abort(404)
     form = RegistrationForm()
     if not form.validate_on_submit():
         return _detail_page(event, form, 400 if request.form else 200)
@@ -72,7 +72,7 @@ def register(slug: str) -> ResponseReturnValue:
         )
     except registrations.RegistrationRefused:
         return _detail_page(event, form, 409)
-    return redirect(url_for("events.registered", slug=event.slug))
+    return redirect(url_for("events.registered", slug=slug))  # the URL's slug: no reload after commit
 
 
 @bp.route("/webinars/<slug>/registered")

@@ -93,14 +93,27 @@ def in_language(code: str) -> Iterator[None]:
         yield
 
 
-def render(
+def subject_for(
     registration: Registration,
     kind: str,
     *,
     broadcast: Broadcast | None = None,
     offset_minutes: int | None = None,
+) -> str:
+    """The subject line, in the recipient's language."""
+    event = registration.event
+    with in_language(registration.locale or "en"):
+        if kind == "reminder":
+            return _reminder_subject(event, offset_minutes or 0)
+        if kind == "message" and broadcast is not None:
+            return broadcast.subject
+        return SUBJECTS[kind](event)
+
+
+def render_content(
+    registration: Registration, kind: str, *, subject: str, broadcast: Broadcast | None = None
 ) -> dict[str, Any]:
-    """The outbox fields of ``kind`` for one registration, in the recipient's language."""
+    """Bodies, calendar and unsubscribe link of ``kind`` for one registration, as the webinar is now."""
     event = registration.event
     with in_language(registration.locale or "en"):
         values = context(registration)
@@ -108,33 +121,33 @@ def render(
         if kind in BULK_KINDS:
             unsubscribe_url = external_url("registrations.unsubscribe", token=unsubscribe_token(registration))
             values["unsubscribe_url"] = unsubscribe_url
-        if kind == "reminder":
-            subject = _reminder_subject(event, offset_minutes or 0)
-        elif kind == "message" and broadcast is not None:
-            subject = broadcast.subject
+        if kind == "message" and broadcast is not None:
             values["message_html"] = render_markdown(broadcast.body_md)
             values["message_text"] = broadcast.body_md
-        else:
-            subject = SUBJECTS[kind](event)
         if kind == "recording":
             values["recording_summary_html"] = render_markdown(event.recording_summary)
         body_text = render_template(f"emails/{kind}.txt", **values)
         body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
         calendar_method, calendar = _calendar_for(kind, event, registration)
     return {
-        "kind": kind,
-        "recipient": registration.email,
-        "recipient_name": registration.name,
-        "subject": subject,
         "body_text": body_text,
         "body_html": body_html,
         "ics_method": calendar_method,
         "ics": calendar,
-        "event_id": event.id,
-        "registration_id": registration.id,
-        "broadcast_id": broadcast.id if broadcast else None,
         "unsubscribe_url": unsubscribe_url,
     }
+
+
+def render(
+    registration: Registration,
+    kind: str,
+    *,
+    broadcast: Broadcast | None = None,
+    offset_minutes: int | None = None,
+) -> dict[str, Any]:
+    """The whole message at once (previews): subject and content."""
+    subject = subject_for(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes)
+    return {"subject": subject, **render_content(registration, kind, subject=subject, broadcast=broadcast)}
 
 
 def send(
@@ -144,9 +157,21 @@ def send(
     broadcast: Broadcast | None = None,
     offset_minutes: int | None = None,
 ) -> OutboxMessage:
-    """Render ``kind`` for one registration and put it in the outbox (the caller commits)."""
-    fields = render(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes)
-    return enqueue(**fields)
+    """Put ``kind`` for one registration in the outbox (the caller commits).
+
+    Only the subject is written now; the worker renders the bodies and the calendar when it sends,
+    from the webinar as it is then. That keeps requests (a sign-up, a reschedule to 500 people)
+    short, and an invitation sent late never carries an outdated time.
+    """
+    return enqueue(
+        kind=kind,
+        recipient=registration.email,
+        recipient_name=registration.name,
+        subject=subject_for(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes),
+        event_id=registration.event_id,
+        registration_id=registration.id,
+        broadcast_id=broadcast.id if broadcast else None,
+    )
 
 
 def resend_invitation(registration: Registration) -> OutboxMessage:

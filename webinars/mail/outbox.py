@@ -15,7 +15,7 @@ def enqueue(
     kind: str,
     recipient: str,
     subject: str,
-    body_text: str,
+    body_text: str | None = None,
     body_html: str = "",
     recipient_name: str = "",
     ics_method: str | None = None,
@@ -25,7 +25,10 @@ def enqueue(
     broadcast_id: int | None = None,
     unsubscribe_url: str | None = None,
 ) -> OutboxMessage:
-    """Add a message to the outbox. It is sent by the worker after the caller commits."""
+    """Add a message to the outbox. It is sent by the worker after the caller commits.
+
+    Without ``body_text`` the worker renders the message from its registration when it sends it.
+    """
     message = OutboxMessage(
         kind=kind,
         recipient=recipient,

@@ -16,11 +16,13 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from .. import clock
 from ..database import writing
 from ..extensions import db
-from ..models import OutboxMessage, OutboxStatus
+from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration
+from . import notifications
 from .compose import build_mime
 from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transport
 
@@ -88,11 +90,11 @@ def _record(message_id: int, **values: object) -> None:
         db.session.commit()
 
 
-def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = False) -> None:
+def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = False, **content: object) -> None:
     delays = current_app.config["MAIL_RETRY_DELAYS"]
     attempts = message.attempts + 1
     if permanent or attempts > len(delays):
-        _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error)
+        _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error, **content)
         log.warning("message %s to %s failed for good: %s", message.id, message.recipient, error)
         return
     _record(
@@ -101,8 +103,53 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = Fals
         attempts=attempts,
         last_error=error,
         next_attempt_at=clock.now() + timedelta(seconds=delays[attempts - 1]),
+        **content,
     )
     log.info("message %s to %s deferred (attempt %s): %s", message.id, message.recipient, attempts, error)
+
+
+class _Batch:
+    """A claimed batch, loaded in a few queries and detached, so sending needs no database."""
+
+    def __init__(self, ids: list[int]) -> None:
+        # A session of its own, closed at once: the objects stay loaded, detached from db.session.
+        with Session(db.engine, expire_on_commit=False) as session:
+            self.messages = list(
+                session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+                )
+            )
+            unrendered = [m for m in self.messages if m.body_text is None]
+            wanted = {m.registration_id for m in unrendered if m.registration_id}
+            self.registrations = {
+                r.id: r
+                for r in session.scalars(
+                    select(Registration)
+                    .where(Registration.id.in_(wanted))
+                    .options(joinedload(Registration.event).joinedload(Event.owner))
+                )
+            }
+            broadcast_ids = {m.broadcast_id for m in unrendered if m.broadcast_id}
+            self.broadcasts = {
+                b.id: b for b in session.scalars(select(Broadcast).where(Broadcast.id.in_(broadcast_ids)))
+            }
+
+    def content(self, message: OutboxMessage) -> dict[str, object]:
+        """Render a message written without its bodies; {} when it already has them."""
+        if message.body_text is not None:
+            return {}
+        registration = self.registrations.get(message.registration_id or 0)
+        if registration is None:
+            raise PermanentFailure("the registration this message was for no longer exists")
+        content = notifications.render_content(
+            registration,
+            message.kind,
+            subject=message.subject,
+            broadcast=self.broadcasts.get(message.broadcast_id or 0),
+        )
+        for name, value in content.items():
+            setattr(message, name, value)
+        return content
 
 
 def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -> int:
@@ -110,20 +157,19 @@ def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -
     ids = claim(current_app.config["WORKER_BATCH_SIZE"])
     if not ids:
         return 0
-    messages = list(
-        db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
-    )
-    db.session.rollback()  # end the read; each outcome below commits on its own
+    batch = _Batch(ids)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    pending = list(messages)
+    pending = list(batch.messages)
     try:
         with transport_factory() as transport:
             while pending:
                 message = pending[0]
+                content: dict[str, object] = {}
                 try:
+                    content = batch.content(message)
                     transport.send(build_mime(message, sender=sender))
                 except PermanentFailure as error:
-                    _retry_or_fail(message, str(error), permanent=True)
+                    _retry_or_fail(message, str(error), permanent=True, **content)
                 else:
                     _record(
                         message.id,
@@ -131,6 +177,7 @@ def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -
                         attempts=message.attempts + 1,
                         sent_at=clock.now(),
                         last_error=None,
+                        **content,
                     )
                 pending.pop(0)
     except Exception as error:  # connection lost or refused: every message not yet sent waits

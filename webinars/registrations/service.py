@@ -110,18 +110,22 @@ def register(
                 timezone=timezone,
                 locale=locale,
                 token=new_token(),
-                status=RegistrationStatus.WAITLISTED,
             )
+            # The seat first, so the row is inserted once with its final status.
+            if take_seat(event_id):
+                _confirm(registration)
+            else:
+                registration.status = RegistrationStatus.WAITLISTED
             db.session.add(registration)
             try:
                 db.session.flush()
-            except IntegrityError:  # the same address won a race a moment ago
+            except IntegrityError:  # the same address won a race a moment ago; this gives the seat back
                 db.session.rollback()
                 existing = _find(event_id, address)
                 if existing is None:
                     raise
             else:
-                return _seat_and_notify(registration, created=True)
+                return _notify(registration, created=True)
         if existing.status == RegistrationStatus.CANCELLED:
             existing.name = single_line(name) or existing.name
             existing.organisation = single_line(organisation)
@@ -144,12 +148,15 @@ def _find(event_id: int, address: str) -> Registration | None:
 def _seat_and_notify(registration: Registration, *, created: bool) -> Outcome:
     if take_seat(registration.event_id):
         _confirm(registration)
-        kind = "registration_confirmed"
     else:
         registration.status = RegistrationStatus.WAITLISTED
-        kind = "waitlisted"
     db.session.flush()
-    notifications.send(registration, kind)
+    return _notify(registration, created=created)
+
+
+def _notify(registration: Registration, *, created: bool) -> Outcome:
+    confirmed = registration.status == RegistrationStatus.CONFIRMED
+    notifications.send(registration, "registration_confirmed" if confirmed else "waitlisted")
     db.session.commit()
     return Outcome(registration, created=created)
 

@@ -98,3 +98,34 @@ def test_a_refused_recipient_fails_at_once_without_retries(mail_app, smtp_sink):
     assert "550" in refused.last_error
     assert rows["person1@example.org"].status == OutboxStatus.SENT
     assert [r.rcpt_tos for r in smtp_sink.received] == [["person1@example.org"]]
+
+
+def test_claims_left_by_a_database_outage_are_given_back_when_it_returns(mail_app, smtp_sink, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    _enqueue(3)
+    real_record = worker._record
+    calls = {"n": 0}
+
+    def database_gone_after_first(message_id, **values):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OperationalError("UPDATE outbox_message", {}, Exception("server closed the connection"))
+        real_record(message_id, **values)
+
+    monkeypatch.setattr(worker, "_record", database_gone_after_first)
+    try:
+        worker.deliver_due()
+    except OperationalError:
+        pass
+    else:
+        raise AssertionError("the outage should reach the worker loop")
+    statuses = Counter(db.session.scalars(select(OutboxMessage.status)))
+    assert statuses == {OutboxStatus.SENT: 1, OutboxStatus.SENDING: 2}
+
+    monkeypatch.setattr(worker, "_record", real_record)
+    worker.deliver_due()  # no waiting for the lease: the same process gives its claims back
+    db.session.expire_all()
+    assert Counter(db.session.scalars(select(OutboxMessage.status))) == {OutboxStatus.SENT: 3}
+    # The message being sent when the database went away goes out once more: at least once, never lost.
+    assert sorted(Counter(r.rcpt_tos[0] for r in smtp_sink.received).values()) == [1, 1, 2]

@@ -8,6 +8,7 @@ message carries a lease (locked_until): if its worker dies, another takes it onc
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 import os
 import signal
 import threading
@@ -16,6 +17,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
 from .. import clock
@@ -156,11 +158,43 @@ class _Batch:
         return content
 
 
+# Claims this process could not settle because the database went away; given back when it returns,
+# so they need not wait for their lease to end.
+_unsettled: set[int] = set()
+
+
+def _give_back_unsettled() -> None:
+    if not _unsettled:
+        return
+    ids = sorted(_unsettled)
+    with writing():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.QUEUED, locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    _unsettled.difference_update(ids)
+    log.info("gave back %s message(s) claimed before a database outage", len(ids))
+
+
 def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -> int:
     """Claim one batch and try to deliver it. Returns how many messages were claimed."""
+    _give_back_unsettled()
     ids = claim(current_app.config["WORKER_BATCH_SIZE"])
     if not ids:
         return 0
+    try:
+        return _deliver(ids, transport_factory)
+    except SQLAlchemyError:
+        _unsettled.update(ids)  # whatever was recorded is no longer "sending" and stays as it is
+        with suppress(SQLAlchemyError):
+            db.session.rollback()
+        raise
+
+
+def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     batch = _Batch(ids)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     pending = list(batch.messages)

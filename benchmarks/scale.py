@@ -1,0 +1,100 @@
+"""Part 3: the scale run. Two gunicorn instances and two outbox workers on one PostgreSQL; 2,000 people
+load the form, then all press "Register" together for a webinar with 500 seats.
+
+Pass: exactly 500 confirmed and 1,500 waitlisted, every confirmed person receives exactly one
+invitation (no waitlisted person receives one), and no answer is a 5xx.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import load
+from .common import Database, Gunicorn, app_env, free_port, log, migrate, seed, stop
+from .mail import Sink, check_invites, start_worker, wait_drained
+
+
+def run(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    people, seats = settings["scale_people"], settings["scale_seats"]
+    database = Database.postgresql("scale")
+    sink = Sink(workdir, "scale", free_port())
+    result: dict[str, Any] = {"people": people, "seats": seats, "instances": 2, "mail_workers": 2}
+    apps: list[Gunicorn] = []
+    workers = []
+    try:
+        env = app_env(
+            database,
+            workdir / "instance-scale",
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=sink.port,
+            WORKER_POLL_SECONDS="0.5",
+        )
+        migrate(env)
+        slug = seed(["event", "--capacity", str(seats), "--title", "Webinar #17: Scale run"], env)[
+            "event_slug"
+        ]
+        sink.start()
+        for n in range(2):
+            apps.append(
+                Gunicorn(
+                    "webinars:create_app()",
+                    env,
+                    settings["scale_gunicorn_workers"],
+                    workdir / f"gunicorn-scale-{n}.log",
+                ).start()
+            )
+        workers = [start_worker(env, workdir, f"scale-{n}") for n in range(2)]
+        log(
+            f"scale: {people} people, {seats} seats, 2 gunicorn instances x "
+            f"{settings['scale_gunicorn_workers']} workers, 2 mail workers"
+        )
+        raw = load.drive(
+            workdir,
+            "scale",
+            "CrowdRegistrant",
+            [app.url for app in apps],
+            users=people,
+            crowd=True,
+            slug=slug,
+            spawn_rate=people,
+            timeout=600,
+        )
+        result["crowd_ready"] = raw.get("crowd_ready")
+        result["crowd_done"] = raw.get("crowd_done")
+        posts = load.summarise(raw, "register", since=raw["released"] - 1, until=raw["stopped"] + 1)
+        posts["seconds"] = round(raw["finished"] - raw["released"], 2)
+        posts["rps"] = round(posts["ok"] / posts["seconds"], 1) if posts["seconds"] else None
+        forms = load.summarise(raw, "form", since=raw["started"], until=raw["stopped"] + 1)
+        result["register"] = posts
+        result["form"] = {key: forms[key] for key in ("requests", "errors", "status", "5xx", "p95_ms")}
+        drained, waited = wait_drained(env, slug, settings["drain_limit_seconds"])
+        result["mail_drained"] = drained
+        result["mail_drain_seconds"] = round(waited, 1)
+        for process in workers:
+            stop(process)
+        workers = []
+        details = seed(["stats", "--slug", slug, "--details"], env)
+        result["registrations"] = details["registrations"]
+        result["seats_taken"] = details["seats_taken"]
+        result["invites"] = check_invites(details, sink.lines())
+        invites = result["invites"]
+        all_5xx = posts["5xx"] + forms["5xx"]
+        result["5xx"] = all_5xx
+        result["passed"] = bool(
+            details["registrations"].get("confirmed", 0) == seats
+            and details["registrations"].get("waitlisted", 0) == people - seats
+            and invites["confirmed_with_one_invite"] == seats
+            and invites["waitlisted_with_invite"] == 0
+            and all_5xx == 0
+            and posts["ok"] == people
+        )
+        log(f"scale: {result['registrations']}, invites {invites}, 5xx {all_5xx}, passed {result['passed']}")
+    finally:
+        for process in workers:
+            stop(process)
+        for app in apps:
+            app.stop()
+        sink.stop()
+        database.drop()
+    return result

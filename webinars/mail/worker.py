@@ -8,11 +8,11 @@ message carries a lease (locked_until): if its worker dies, another takes it onc
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 import os
 import signal
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
 
 from flask import current_app

@@ -118,6 +118,7 @@ class _Batch:
     """A claimed batch, loaded in a few queries and detached, so sending needs no database."""
 
     def __init__(self, ids: list[int]) -> None:
+        self.rendered: dict[int, dict[str, object]] = {}  # kept with the outcome: a retry sends the same
         # A session of its own, closed at once: the objects stay loaded, detached from db.session.
         with Session(db.engine, expire_on_commit=False) as session:
             self.messages = list(
@@ -155,6 +156,7 @@ class _Batch:
         )
         for name, value in content.items():
             setattr(message, name, value)
+        self.rendered[message.id] = content
         return content
 
 
@@ -221,7 +223,7 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     except Exception as error:  # connection lost or refused: every message not yet sent waits
         reason = f"{type(error).__name__}: {error}"
         for message in pending:
-            _retry_or_fail(message, reason)
+            _retry_or_fail(message, reason, **batch.rendered.get(message.id, {}))
     return len(ids)
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from flask_babel import get_locale
 
 
@@ -28,10 +28,16 @@ def utc_offset(moment: datetime, zone: str) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("+0000", "") else "UTC"
 
 
-def in_zone(moment: datetime, zone: str, fmt: str = "EEEE d MMMM y, HH:mm") -> str:
-    """'Tuesday 15 December 2026, 16:00 (America/Santiago, UTC-03:00)' in the current language."""
+def in_zone(moment: datetime, zone: str, fmt: str | None = None) -> str:
+    """'Tuesday, December 15, 2026, 16:00 (America/Santiago, UTC-03:00)' in the current language
+    (the date in the language's own full form, the time on a 24-hour clock); ``fmt`` is a Babel
+    pattern for compact lists."""
     locale = str(get_locale() or "en")
-    text = format_datetime(moment, fmt, tzinfo=ZoneInfo(zone), locale=locale)
+    if fmt is None:
+        local = moment.astimezone(ZoneInfo(zone))
+        text = f"{format_date(local.date(), 'full', locale=locale)}, {local:%H:%M}"
+    else:
+        text = format_datetime(moment, fmt, tzinfo=ZoneInfo(zone), locale=locale)
     if zone == "UTC":
         return f"{text} (UTC)"
     return f"{text} ({zone.replace('_', ' ')}, {utc_offset(moment, zone)})"

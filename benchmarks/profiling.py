@@ -22,6 +22,8 @@ from sqlalchemy import event as sa_event
 from webinars import create_app
 from webinars.extensions import db
 
+from .common import ROOT
+
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -80,7 +82,7 @@ def _profile(run: Any, count: int) -> dict[str, Any]:
     return {
         "count": count,
         "ms_each": round(1000 * elapsed / count, 2),
-        "tree": _trim(text),
+        "tree": _trim(text.replace(str(ROOT) + "/", "")),  # paths relative to the project
         "own_time": [(name, round(seconds, 3)) for name, seconds in by_function.most_common(25)],
         "by_package": [
             (name, round(100 * seconds / total, 1)) for name, seconds in by_package.most_common(12)

@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..text import normalise_email
+from ..validators import valid_email
 
 
 class LoginForm(FlaskForm):
@@ -16,18 +16,12 @@ class LoginForm(FlaskForm):
 
 class AccountForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
     )
-
-    def validate_email(self, field: EmailField) -> None:
-        try:
-            normalise_email(field.data or "")
-        except ValueError as error:
-            raise ValidationError(_l("Enter a valid email address.")) from error
 
 
 class OrganizerForm(AccountForm):

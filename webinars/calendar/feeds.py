@@ -41,7 +41,7 @@ from ..events import queries
 from ..extensions import db
 from ..models import Event, Series
 from ..text import render_markdown
-from ..urls import external_url
+from ..urls import external_url, site_host
 from . import ics
 
 FEED_WINDOW = timedelta(days=90)
@@ -203,7 +203,7 @@ def announced_events(limit: int = ATOM_ENTRIES) -> list[Event]:
 
 def atom_entry_id(event: Event) -> str:
     """A tag: URI (RFC 4151) that never changes, even if the site moves to another path."""
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    host = site_host()
     announced = event.published_at or event.created_at
     return f"tag:{host},{announced:%Y-%m-%d}:webinar/{event.id}"
 
@@ -236,7 +236,7 @@ def atom_feed() -> bytes:
         "feeds/webinars.atom.xml",
         entries=entries,
         updated=updated,
-        feed_id=f"tag:{urlsplit(current_app.config['BASE_URL']).hostname or 'localhost'},2000:webinars",
+        feed_id=f"tag:{site_host()},2000:webinars",
         self_url=external_url("calendar.atom_feed"),
         site_url=external_url("events.index"),
     )

@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models import DEFAULT_REMINDER_OFFSETS, Event
-from ..timefmt import is_timezone
+from ..validators import valid_timezone
 from .service import EventData
 
 
@@ -30,18 +30,13 @@ class SpeakerForm(Form):
     affiliation = StringField(_l("Affiliation"), validators=[Optional(), Length(max=200)])
 
 
-def _valid_timezone(form: Form, field: StringField) -> None:
-    if not is_timezone((field.data or "").strip()):
-        raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
-
-
 class EventForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     start_date = DateField(_l("Start date"), validators=[DataRequired()])
     start_time = TimeField(_l("Start time"), validators=[DataRequired()])
-    timezone = StringField(_l("Time zone"), validators=[DataRequired(), _valid_timezone])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), valid_timezone])
     duration = IntegerField(
         _l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
     )

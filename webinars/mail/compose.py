@@ -33,9 +33,7 @@ def sender_address(default_sender: str) -> Address:
 POLICY = SMTP.clone(max_line_length=998)
 
 
-def build_mime(
-    message: OutboxMessage, *, sender: str, extra_headers: dict[str, str] | None = None
-) -> EmailMessage:
+def build_mime(message: OutboxMessage, *, sender: str) -> EmailMessage:
     mime = EmailMessage(policy=POLICY)
     mime["From"] = sender_address(sender)
     local, _, domain = message.recipient.partition("@")
@@ -48,8 +46,6 @@ def build_mime(
         # RFC 8058 one-click unsubscribe, as large mailbox providers require for bulk mail.
         mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    for name, value in (extra_headers or {}).items():
-        mime[name] = value
 
     # Quoted-printable keeps every line 7-bit: no reliance on the relay's 8BITMIME support.
     mime.set_content(message.body_text, subtype="plain", charset="utf-8", cte="quoted-printable")

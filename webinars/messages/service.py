@@ -26,7 +26,6 @@ from ..models import (
     User,
 )
 
-AUDIENCES = ("confirmed", "waitlisted", "all", "attended", "absent")
 CHUNK = 500
 
 

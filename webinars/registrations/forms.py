@@ -3,15 +3,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
-from ..text import normalise_email
 from ..timefmt import is_timezone
+from ..validators import valid_email
 
 
 class RegistrationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
     consent = BooleanField(
         _l("I agree to receive emails about this webinar (confirmation, changes, reminders)."),
@@ -21,12 +21,6 @@ class RegistrationForm(FlaskForm):
     timezone = HiddenField()
     # A honeypot: hidden from people, filled in by bots.
     website = StringField(_l("Leave this field empty"), validators=[Optional()])
-
-    def validate_email(self, field: EmailField) -> None:
-        try:
-            normalise_email(field.data or "")
-        except ValueError as error:
-            raise ValidationError(_l("Enter a valid email address.")) from error
 
     def visitor_timezone(self) -> str | None:
         zone = (self.timezone.data or "").strip()

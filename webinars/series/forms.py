@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    Field,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -19,17 +18,12 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import Series
-from ..timefmt import is_timezone
+from ..validators import valid_timezone
 from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
-
-
-def _valid_timezone(form: FlaskForm, field: Field) -> None:
-    if not is_timezone((field.data or "").strip()):
-        raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
 
 
 class SeriesForm(FlaskForm):
@@ -77,7 +71,7 @@ class ScheduleForm(FlaskForm):
     )
     first_date = DateField(_l("First date"), validators=[DataRequired()])
     start_time = TimeField(_l("Start time"), validators=[DataRequired()])
-    timezone = StringField(_l("Time zone"), validators=[DataRequired(), _valid_timezone])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), valid_timezone])
     frequency = SelectField(_l("Repeats"), choices=FREQUENCY_CHOICES, default=Frequency.WEEKLY.value)
     interval = IntegerField(
         _l("Repeat every (weeks or months)"),

@@ -1,0 +1,22 @@
+"""WTForms validators shared by the forms of several areas."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, Form
+from wtforms.validators import ValidationError
+
+from .text import normalise_email
+from .timefmt import is_timezone
+
+
+def valid_email(form: Form, field: Field) -> None:
+    try:
+        normalise_email(field.data or "")
+    except ValueError as error:
+        raise ValidationError(_l("Enter a valid email address.")) from error
+
+
+def valid_timezone(form: Form, field: Field) -> None:
+    if not is_timezone((field.data or "").strip()):
+        raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -193,3 +194,24 @@ def mail_app(app_factory: Callable[..., Flask], smtp_sink: Any) -> Iterator[Flas
     with made.app_context():
         yield made
         db.session.remove()
+
+
+def deliver_with_workers_at_once(apps: list[Flask]) -> list[int]:
+    """One mail worker pass per app (each its own engine, standing in for a machine), released
+    together; returns how many messages each handled. A worker's exception fails the test."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webinars.mail import worker
+
+    start = threading.Barrier(len(apps))
+
+    def run(app: Flask) -> int:
+        with app.app_context():
+            start.wait(timeout=60)
+            try:
+                return worker.deliver_due()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(apps)) as pool:
+        return list(pool.map(run, apps, timeout=120))

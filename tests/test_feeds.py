@@ -11,7 +11,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from tests.calendar_parsers import assert_calendar_valid
-from tests.factories import make_event, make_user
+from tests.factories import edited, make_event, make_user
 from webinars.events import service as events
 from webinars.extensions import db
 from webinars.mail import worker
@@ -155,13 +155,7 @@ def test_a_repeated_conditional_get_answers_304(client, app, url):
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
 
     # A new title does: the next conditional GET gets the new feed.
-    data = events.EventData(
-        title="A new title",
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        duration_minutes=event.duration_minutes,
-        series_id=series.id,
-    )
+    data = edited(event, title="A new title")
     events.update_event(event, data)
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200
@@ -208,9 +202,7 @@ def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_rebuilds_it(cli
     second = client.get("/calendar.ics")
     assert first.data == second.data
 
-    data = events.EventData(
-        title="Renamed webinar", starts_at=event.starts_at, timezone=event.timezone, join_url=event.join_url
-    )
+    data = edited(event, title="Renamed webinar")
     events.update_event(event, data)
     changed = client.get("/calendar.ics")
     assert b"SUMMARY:Renamed webinar" in changed.data and changed.headers["ETag"] != first.headers["ETag"]

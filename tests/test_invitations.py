@@ -12,7 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from tests.calendar_parsers import assert_calendar_valid
-from tests.factories import make_event, make_user
+from tests.factories import edited, make_event, make_user
 from webinars.events import service as events
 from webinars.extensions import db
 from webinars.mail import worker
@@ -175,15 +175,7 @@ def test_reschedule_sends_updated_request_with_same_uid_and_higher_sequence(mail
     smtp_sink.clear()
 
     new_start = event.starts_at + timedelta(days=1, hours=2)
-    data = events.EventData(
-        title=event.title,
-        starts_at=new_start,
-        timezone=event.timezone,
-        duration_minutes=event.duration_minutes,
-        summary=event.summary,
-        join_url=event.join_url,
-        capacity=event.capacity,
-    )
+    data = edited(event, starts_at=new_start)
     assert events.update_event(event, data) is True
     deliver()
 
@@ -208,14 +200,7 @@ def test_change_of_capacity_only_sends_nothing(mail_app, smtp_sink):
     register(event, "ane@example.org")
     deliver()
     smtp_sink.clear()
-    data = events.EventData(
-        title=event.title,
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        duration_minutes=event.duration_minutes,
-        join_url=event.join_url,
-        capacity=10,
-    )
+    data = edited(event, capacity=10)
     assert events.update_event(event, data) is False
     assert deliver() == 0
     assert event.sequence == 0

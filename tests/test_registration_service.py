@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_event
+from tests.factories import edited, make_event
 from webinars.extensions import db
 from webinars.models import OutboxMessage, Registration, RegistrationStatus
 from webinars.registrations import service
@@ -84,15 +84,8 @@ def test_refused_when_not_open(app, frozen_clock, change, reason):
 def test_deadline_before_start_closes_registration(app, frozen_clock):
     event = make_event(capacity=10, registration_deadline=None)
     from webinars.events import service as events
-    from webinars.events.service import EventData
 
-    data = EventData(
-        title=event.title,
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        duration_minutes=60,
-        registration_deadline=event.starts_at - timedelta(days=2),
-    )
+    data = edited(event, registration_deadline=event.starts_at - timedelta(days=2))
     events.update_event(event, data)
     frozen_clock.advance(days=5, hours=1)
     with pytest.raises(service.RegistrationRefused):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -11,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.calendar_parsers import assert_calendar_valid
-from tests.factories import make_event
+from tests.conftest import deliver_with_workers_at_once
+from tests.factories import edited, make_event
 from tests.test_invitations import JOIN, calendar_of, text_of
 from webinars.events import service as events
 from webinars.extensions import db
@@ -79,14 +79,7 @@ def test_rescheduling_moves_the_reminders(mail_app, smtp_sink, frozen_clock):
     register(event, "a@example.org")
     old_start = event.starts_at
     new_start = old_start + timedelta(days=2)
-    data = events.EventData(
-        title=event.title,
-        starts_at=new_start,
-        timezone=event.timezone,
-        duration_minutes=event.duration_minutes,
-        join_url=event.join_url,
-        capacity=event.capacity,
-    )
+    data = edited(event, starts_at=new_start)
     events.update_event(event, data)
     worker.deliver_due()
     smtp_sink.clear()
@@ -123,19 +116,7 @@ def test_two_workers_never_send_a_reminder_twice(app_factory, smtp_sink, frozen_
         start = event.starts_at
 
     frozen_clock.set(start - timedelta(hours=24))
-    barrier = threading.Barrier(2)
-
-    def run(app) -> None:
-        with app.app_context():
-            barrier.wait()
-            worker.deliver_due()
-            db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    deliver_with_workers_at_once(apps)
 
     per_person = Counter(m["To"].addresses[0].addr_spec for m in reminders_received(smtp_sink))
     assert len(per_person) == 30 and set(per_person.values()) == {1}
@@ -173,9 +154,7 @@ def test_one_click_unsubscribe_stops_reminders_but_not_updates(mail_app, smtp_si
     worker.deliver_due()
     assert [str(m["To"]) for m in reminders_received(smtp_sink)] == ["Ane <stay@example.org>"]
 
-    data = events.EventData(
-        title="New title", starts_at=event.starts_at, timezone=event.timezone, join_url=event.join_url
-    )
+    data = edited(event, title="New title")
     events.update_event(event, data)
     worker.deliver_due()
     updated = [m for m in smtp_sink.messages() if m["Subject"].startswith("Updated")]

@@ -7,6 +7,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from tests.conftest import deliver_with_workers_at_once
 from tests.factories import make_event
 from webinars.extensions import db
 from webinars.mail import outbox, worker
@@ -31,20 +32,7 @@ def test_two_workers_deliver_200_messages_each_exactly_once(app_factory, smtp_si
     with apps[0].app_context():
         _enqueue(200)
 
-    start = threading.Barrier(2)
-    handled: list[int] = []
-
-    def run(app) -> None:
-        with app.app_context():
-            start.wait()
-            handled.append(worker.deliver_due())
-            db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    handled = deliver_with_workers_at_once(apps)
 
     ids = Counter(message["Message-ID"] for message in smtp_sink.messages())
     assert len(ids) == 200

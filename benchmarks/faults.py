@@ -23,6 +23,7 @@ from typing import Any
 from . import load
 from .common import Database, Gunicorn, app_env, free_port, log, migrate, seed, stop
 from .mail import Sink, check_invites, start_worker, wait_drained
+from .scale import start_instances
 
 RESTART_COMMAND = os.environ.get(
     "BENCH_PG_RESTART", "pg_ctlcluster --skip-systemctl-redirect 15 main restart"
@@ -172,28 +173,17 @@ def postgres_restart(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
     try:
         # The worker's batch in flight when the database goes away stays claimed until its lease
         # ends (300 s by default): a short lease lets the run see it delivered.
-        env = app_env(
+        env, slug = start_instances(
             database,
-            workdir / "instance-fault-pg",
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=sink.port,
-            WORKER_POLL_SECONDS="0.5",
+            sink,
+            workdir,
+            "fault-pg",
+            seats=seats,
+            title="Webinar: fault postgres",
+            gunicorn_workers=settings["scale_gunicorn_workers"],
+            apps=apps,
             WORKER_LEASE_SECONDS=settings["fault_lease_seconds"],
         )
-        migrate(env)
-        slug = seed(["event", "--capacity", str(seats), "--title", "Webinar: fault postgres"], env)[
-            "event_slug"
-        ]
-        sink.start()
-        for n in range(2):
-            apps.append(
-                Gunicorn(
-                    "webinars:create_app()",
-                    env,
-                    settings["scale_gunicorn_workers"],
-                    workdir / f"gunicorn-fault-pg-{n}.log",
-                ).start()
-            )
         workers.append(start_worker(env, workdir, "fault-pg"))
         box: dict[str, Any] = {}
 

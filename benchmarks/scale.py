@@ -15,6 +15,43 @@ from .common import Database, Gunicorn, app_env, free_port, log, migrate, seed, 
 from .mail import Sink, check_invites, start_worker, wait_drained
 
 
+def start_instances(
+    database: Database,
+    sink: Sink,
+    workdir: Path,
+    name: str,
+    *,
+    seats: int,
+    title: str,
+    gunicorn_workers: int,
+    apps: list[Gunicorn],
+    **extra_env: Any,
+) -> tuple[dict[str, str], str]:
+    """Migrate, seed one webinar with ``seats``, start the SMTP sink and two gunicorn instances.
+
+    The instances are appended to ``apps`` as they start, so the caller stops whatever did start.
+    Returns the app's environment and the webinar's slug.
+    """
+    env = app_env(
+        database,
+        workdir / f"instance-{name}",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=sink.port,
+        WORKER_POLL_SECONDS="0.5",
+        **extra_env,
+    )
+    migrate(env)
+    slug = seed(["event", "--capacity", str(seats), "--title", title], env)["event_slug"]
+    sink.start()
+    for n in range(2):
+        apps.append(
+            Gunicorn(
+                "webinars:create_app()", env, gunicorn_workers, workdir / f"gunicorn-{name}-{n}.log"
+            ).start()
+        )
+    return env, slug
+
+
 def run(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
     people, seats = settings["scale_people"], settings["scale_seats"]
     database = Database.postgresql("scale")
@@ -23,27 +60,16 @@ def run(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
     apps: list[Gunicorn] = []
     workers = []
     try:
-        env = app_env(
+        env, slug = start_instances(
             database,
-            workdir / "instance-scale",
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=sink.port,
-            WORKER_POLL_SECONDS="0.5",
+            sink,
+            workdir,
+            "scale",
+            seats=seats,
+            title="Webinar #17: Scale run",
+            gunicorn_workers=settings["scale_gunicorn_workers"],
+            apps=apps,
         )
-        migrate(env)
-        slug = seed(["event", "--capacity", str(seats), "--title", "Webinar #17: Scale run"], env)[
-            "event_slug"
-        ]
-        sink.start()
-        for n in range(2):
-            apps.append(
-                Gunicorn(
-                    "webinars:create_app()",
-                    env,
-                    settings["scale_gunicorn_workers"],
-                    workdir / f"gunicorn-scale-{n}.log",
-                ).start()
-            )
         workers = [start_worker(env, workdir, f"scale-{n}") for n in range(2)]
         log(
             f"scale: {people} people, {seats} seats, 2 gunicorn instances x "

@@ -45,3 +45,30 @@ def test_migrations_match_the_models(empty_database, tmp_path):
         tables = set(sa.inspect(db.engine).get_table_names())
         assert {"event", "registration", "outbox_message", "reminder_delivery", "series"} <= tables
         db.engine.dispose()
+
+
+def test_the_enum_revision_stops_on_a_value_outside_its_enum(empty_database, tmp_path, capfd):
+    url, options = empty_database
+    os.environ["WEBINARS_INSTANCE"] = str(tmp_path)
+    try:
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=options)
+    finally:
+        os.environ.pop("WEBINARS_INSTANCE")
+    with app.app_context():
+        upgrade(revision="0001")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO outbox_message (kind, recipient, recipient_name, subject, body_html,"
+                " message_id, status, attempts, next_attempt_at, created_at)"
+                " VALUES ('fax', 'a@example.org', '', 's', '', '<1@x>', 'queued', 0,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        db.session.commit()
+        with pytest.raises(SystemExit):  # how Flask-Migrate reports a failed revision
+            upgrade(revision="i10_enums")
+        assert "outbox_message.kind = 'fax' (1 rows)" in capfd.readouterr().err
+        version = db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+        assert version == "0001", "the failed revision must leave the schema where it was"
+        db.session.remove()
+        db.engine.dispose()

@@ -11,14 +11,14 @@ from tests.conftest import deliver_with_workers_at_once
 from tests.factories import make_event
 from webinars.extensions import db
 from webinars.mail import outbox, worker
-from webinars.models import OutboxMessage, OutboxStatus
+from webinars.models import MailKind, OutboxMessage, OutboxStatus
 from webinars.registrations import service
 
 
 def _enqueue(count: int) -> None:
     for i in range(count):
         outbox.enqueue(
-            kind="test",
+            kind=MailKind.MESSAGE,
             recipient=f"person{i}@example.org",
             subject=f"Message {i}",
             body_text=f"Hello {i}",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -46,6 +47,48 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class MailKind(StrEnum):
+    """What an email is about; each kind has its templates in templates/emails/<kind>.{txt,html}."""
+
+    REGISTRATION_CONFIRMED = "registration_confirmed"
+    WAITLISTED = "waitlisted"
+    PROMOTED = "promoted"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+    EVENT_UPDATED = "event_updated"
+    EVENT_CANCELLED = "event_cancelled"
+    INVITE_RESENT = "invite_resent"
+    REMINDER = "reminder"
+    MESSAGE = "message"
+    RECORDING = "recording"
+
+
+class Audience(StrEnum):
+    """Whom an organizer's message goes to, among the people registered for a webinar."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    ALL = "all"  # confirmed and waitlisted
+    ATTENDED = "attended"
+    ABSENT = "absent"  # confirmed but not marked as attended
+
+
+def stored_as_string(enum: type[StrEnum], length: int) -> Enum:
+    """A column holding an enum's values as plain strings (VARCHAR), read back as enum members.
+
+    No native ENUM type and no CHECK constraint: adding a member (a new status or mail kind) then
+    needs no migration, and one that does not exist is still refused, by SQLAlchemy on the way in
+    and on the way out.
+    """
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class User(UserMixin, db.Model):
@@ -132,7 +175,7 @@ class Event(db.Model):
     capacity: Mapped[int | None] = mapped_column(Integer)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
     registration_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default=EventStatus.DRAFT)
+    status: Mapped[EventStatus] = mapped_column(stored_as_string(EventStatus, 16), default=EventStatus.DRAFT)
     # iCalendar identity: the UID never changes, SEQUENCE rises with every significant change.
     ical_uid: Mapped[str] = mapped_column(String(255), unique=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
@@ -206,7 +249,7 @@ class Registration(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(120))
     organisation: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RegistrationStatus] = mapped_column(stored_as_string(RegistrationStatus, 16))
     token: Mapped[str] = mapped_column(String(64), unique=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8), default="en")
@@ -220,6 +263,15 @@ class Registration(db.Model):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
+
+    @property
+    def can_join(self) -> bool:
+        """The one rule for the join link: a confirmed seat at a webinar that still takes place."""
+        return self.status == RegistrationStatus.CONFIRMED and not self.event.is_cancelled
+
+    @property
+    def join_url(self) -> str | None:
+        return self.event.join_url if self.can_join else None
 
 
 class ReminderDelivery(db.Model):
@@ -246,8 +298,9 @@ class Broadcast(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(32), default="message")  # message or recording
-    audience: Mapped[str] = mapped_column(String(16))  # confirmed, waitlisted, all, attended, absent
+    # MESSAGE, or RECORDING (the recording follow-up, whose text is the webinar's recording summary).
+    kind: Mapped[MailKind] = mapped_column(stored_as_string(MailKind, 32), default=MailKind.MESSAGE)
+    audience: Mapped[Audience] = mapped_column(stored_as_string(Audience, 16))
     subject: Mapped[str] = mapped_column(String(300))
     body_md: Mapped[str] = mapped_column(Text)
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -266,7 +319,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[MailKind] = mapped_column(stored_as_string(MailKind, 32))
     recipient: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(120), default="")
     subject: Mapped[str] = mapped_column(String(300))
@@ -285,7 +338,9 @@ class OutboxMessage(db.Model):
     )
     # For bulk mail (reminders, organizer messages): the one-click unsubscribe URL (RFC 8058).
     unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
+    status: Mapped[OutboxStatus] = mapped_column(
+        stored_as_string(OutboxStatus, 16), default=OutboxStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # A worker holds a claimed message until this moment; a worker that died lets it go when it passes.

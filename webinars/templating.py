@@ -8,6 +8,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 
 from . import timefmt
+from .models import Audience, EventStatus, MailKind, OutboxStatus, RegistrationStatus
 
 
 def _url_with(**changes: Any) -> str:
@@ -23,6 +24,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
     app.jinja_env.globals["url_with"] = _url_with
     app.jinja_env.globals["get_locale"] = get_locale
+    # Templates compare with the enums, never with their spelled-out values.
+    for enum in (EventStatus, RegistrationStatus, OutboxStatus, MailKind, Audience):
+        app.jinja_env.globals[enum.__name__] = enum
 
     @app.context_processor
     def _site() -> dict[str, Any]:

@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 
 from .. import clock
 from ..events import queries
-from ..models import RegistrationStatus
 from ..registrations import service as registrations
 from ..series import service as series_service
 from . import feeds, ics
@@ -38,9 +37,8 @@ def personal_ics(token: str) -> ResponseReturnValue:
     """The attendee's own copy: PUBLISH, with the join link once confirmed."""
     registration = registrations.get_by_token(token) or abort(404)
     event = registration.event
-    private = registration.status == RegistrationStatus.CONFIRMED and not event.is_cancelled
     calendar = ics.new_calendar("PUBLISH")
-    calendar.add_component(ics.build_vevent(event, stamp=clock.now(), private=private))
+    calendar.add_component(ics.build_vevent(event, stamp=clock.now(), private=registration.can_join))
     response = calendar_response(calendar.to_ical(), f"{event.slug}.ics")
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -17,6 +17,7 @@ from ..models import (
     DEFAULT_REMINDER_OFFSETS,
     Event,
     EventStatus,
+    MailKind,
     Registration,
     RegistrationStatus,
     Speaker,
@@ -161,7 +162,7 @@ def update_event(event: Event, data: EventData) -> bool:
         db.session.flush()
         if notify:
             for registration in _registrations(event, RegistrationStatus.CONFIRMED):
-                notifications.send(registration, "event_updated")
+                notifications.send(registration, MailKind.EVENT_UPDATED)
         fill_from_waitlist(event)
         db.session.commit()
     return notify
@@ -210,7 +211,7 @@ def cancel_event(event: Event) -> None:
         if was_published or event.published_at:
             for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
                 for registration in _registrations(event, status):
-                    notifications.send(registration, "event_cancelled")
+                    notifications.send(registration, MailKind.EVENT_CANCELLED)
         db.session.commit()
 
 

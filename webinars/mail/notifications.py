@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -16,27 +16,37 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import clock
 from ..calendar import ics, links
-from ..models import Broadcast, Event, OutboxMessage, Registration, RegistrationStatus
+from ..models import Broadcast, Event, MailKind, OutboxMessage, Registration, RegistrationStatus
 from ..text import render_markdown
 from ..urls import external_url
 from .outbox import enqueue
 
 # kind -> subject, in the recipient's language.
-SUBJECTS = {
-    "registration_confirmed": lambda e: _("You're registered: %(title)s", title=e.title),
-    "waitlisted": lambda e: _("You're on the waitlist: %(title)s", title=e.title),
-    "promoted": lambda e: _("A seat opened up, you're in: %(title)s", title=e.title),
-    "registration_cancelled": lambda e: _("Registration cancelled: %(title)s", title=e.title),
-    "event_updated": lambda e: _("Updated: %(title)s", title=e.title),
-    "event_cancelled": lambda e: _("Cancelled: %(title)s", title=e.title),
-    "invite_resent": lambda e: _("Your invitation: %(title)s", title=e.title),
-    "recording": lambda e: _("Recording available: %(title)s", title=e.title),
+# kind -> subject, in the recipient's language. Reminders and messages have subjects of their own.
+SUBJECTS: dict[MailKind, Callable[[Event], str]] = {
+    MailKind.REGISTRATION_CONFIRMED: lambda e: _("You're registered: %(title)s", title=e.title),
+    MailKind.WAITLISTED: lambda e: _("You're on the waitlist: %(title)s", title=e.title),
+    MailKind.PROMOTED: lambda e: _("A seat opened up, you're in: %(title)s", title=e.title),
+    MailKind.REGISTRATION_CANCELLED: lambda e: _("Registration cancelled: %(title)s", title=e.title),
+    MailKind.EVENT_UPDATED: lambda e: _("Updated: %(title)s", title=e.title),
+    MailKind.EVENT_CANCELLED: lambda e: _("Cancelled: %(title)s", title=e.title),
+    MailKind.INVITE_RESENT: lambda e: _("Your invitation: %(title)s", title=e.title),
+    MailKind.RECORDING: lambda e: _("Recording available: %(title)s", title=e.title),
 }
 
-# kinds that carry the invitation (REQUEST) and therefore the join link
-INVITE_KINDS = {"registration_confirmed", "promoted", "event_updated", "invite_resent", "reminder"}
+# Kinds that carry the invitation (REQUEST) and therefore the join link.
+INVITE_KINDS = frozenset(
+    {
+        MailKind.REGISTRATION_CONFIRMED,
+        MailKind.PROMOTED,
+        MailKind.EVENT_UPDATED,
+        MailKind.INVITE_RESENT,
+        MailKind.REMINDER,
+    }
+)
 # Bulk kinds: they carry a one-click unsubscribe (RFC 8058) and are not sent to people who opted out.
-BULK_KINDS = {"reminder", "message", "recording"}
+BULK_KINDS = frozenset({MailKind.REMINDER, MailKind.MESSAGE, MailKind.RECORDING})
+CANCEL_KINDS = frozenset({MailKind.REGISTRATION_CANCELLED, MailKind.EVENT_CANCELLED})
 
 _UNSUBSCRIBE_SALT = "webinars-unsubscribe"
 
@@ -55,12 +65,11 @@ def registration_id_from_unsubscribe(token: str) -> int | None:
 
 def context(registration: Registration) -> dict[str, Any]:
     event = registration.event
-    confirmed = registration.status == RegistrationStatus.CONFIRMED and not event.is_cancelled
-    join_url = event.join_url if confirmed else None
+    join_url = registration.join_url
     return {
         "event": event,
         "registration": registration,
-        "confirmed": confirmed,
+        "confirmed": registration.can_join,
         "join_url": join_url,
         "manage_url": external_url("registrations.manage", token=registration.token),
         "page_url": external_url("events.detail", slug=event.slug),
@@ -95,7 +104,7 @@ def in_language(code: str) -> Iterator[None]:
 
 def subject_for(
     registration: Registration,
-    kind: str,
+    kind: MailKind,
     *,
     broadcast: Broadcast | None = None,
     offset_minutes: int | None = None,
@@ -103,15 +112,15 @@ def subject_for(
     """The subject line, in the recipient's language."""
     event = registration.event
     with in_language(registration.locale or "en"):
-        if kind == "reminder":
+        if kind == MailKind.REMINDER:
             return _reminder_subject(event, offset_minutes or 0)
-        if kind == "message" and broadcast is not None:
+        if kind == MailKind.MESSAGE and broadcast is not None:
             return broadcast.subject
         return SUBJECTS[kind](event)
 
 
 def render_content(
-    registration: Registration, kind: str, *, subject: str, broadcast: Broadcast | None = None
+    registration: Registration, kind: MailKind, *, subject: str, broadcast: Broadcast | None = None
 ) -> dict[str, Any]:
     """Bodies, calendar and unsubscribe link of ``kind`` for one registration, as the webinar is now."""
     event = registration.event
@@ -121,10 +130,10 @@ def render_content(
         if kind in BULK_KINDS:
             unsubscribe_url = external_url("registrations.unsubscribe", token=unsubscribe_token(registration))
             values["unsubscribe_url"] = unsubscribe_url
-        if kind == "message" and broadcast is not None:
+        if kind == MailKind.MESSAGE and broadcast is not None:
             values["message_html"] = render_markdown(broadcast.body_md)
             values["message_text"] = broadcast.body_md
-        if kind == "recording":
+        if kind == MailKind.RECORDING:
             values["recording_summary_html"] = render_markdown(event.recording_summary)
         body_text = render_template(f"emails/{kind}.txt", **values)
         body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
@@ -140,7 +149,7 @@ def render_content(
 
 def render(
     registration: Registration,
-    kind: str,
+    kind: MailKind,
     *,
     broadcast: Broadcast | None = None,
     offset_minutes: int | None = None,
@@ -152,7 +161,7 @@ def render(
 
 def send(
     registration: Registration,
-    kind: str,
+    kind: MailKind,
     *,
     broadcast: Broadcast | None = None,
     offset_minutes: int | None = None,
@@ -176,15 +185,18 @@ def send(
 
 def resend_invitation(registration: Registration) -> OutboxMessage:
     """The invitation again for a confirmed person, or their waitlist status otherwise."""
-    kind = "invite_resent" if registration.status == RegistrationStatus.CONFIRMED else "waitlisted"
+    confirmed = registration.status == RegistrationStatus.CONFIRMED
+    kind = MailKind.INVITE_RESENT if confirmed else MailKind.WAITLISTED
     return send(registration, kind)
 
 
-def _calendar_for(kind: str, event: Event, registration: Registration) -> tuple[str | None, bytes | None]:
+def _calendar_for(
+    kind: MailKind, event: Event, registration: Registration
+) -> tuple[str | None, bytes | None]:
     stamp = clock.now()
     had_invite = registration.confirmed_at is not None  # waitlisted people never got one to cancel
     if kind in INVITE_KINDS:
         return "REQUEST", ics.request(event, registration, stamp=stamp).to_ical()
-    if kind in ("registration_cancelled", "event_cancelled") and had_invite:
+    if kind in CANCEL_KINDS and had_invite:
         return "CANCEL", ics.cancel(event, registration, stamp=stamp).to_ical()
     return None, None

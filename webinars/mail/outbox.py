@@ -6,13 +6,13 @@ from email.utils import make_msgid
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboxMessage, OutboxStatus
+from ..models import MailKind, OutboxMessage, OutboxStatus
 from ..urls import site_host
 
 
 def enqueue(
     *,
-    kind: str,
+    kind: MailKind,
     recipient: str,
     subject: str,
     body_text: str | None = None,

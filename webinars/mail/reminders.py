@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..database import writing
 from ..extensions import db
-from ..models import Event, EventStatus, Registration, RegistrationStatus, ReminderDelivery
+from ..models import Event, EventStatus, MailKind, Registration, RegistrationStatus, ReminderDelivery
 from . import notifications
 
 # Longest offset the form accepts (60 days): webinars further away need no look.
@@ -88,7 +88,7 @@ def _enqueue_once(registration: Registration, offset: int) -> int:
             db.session.flush()
     except IntegrityError:  # another worker produced this reminder a moment ago
         return 0
-    message = notifications.send(registration, "reminder", offset_minutes=offset)
+    message = notifications.send(registration, MailKind.REMINDER, offset_minutes=offset)
     db.session.flush()
     delivery.message_id = message.id
     return 1

@@ -6,20 +6,26 @@ from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, Optional
 
+from ..models import Audience
+
 AUDIENCE_LABELS = {
-    "confirmed": _l("Confirmed attendees"),
-    "waitlisted": _l("People on the waitlist"),
-    "all": _l("Everyone registered (confirmed and waitlisted)"),
-    "attended": _l("Those marked as attended"),
-    "absent": _l("Confirmed attendees not marked as attended"),
+    Audience.CONFIRMED: _l("Confirmed attendees"),
+    Audience.WAITLISTED: _l("People on the waitlist"),
+    Audience.ALL: _l("Everyone registered (confirmed and waitlisted)"),
+    Audience.ATTENDED: _l("Those marked as attended"),
+    Audience.ABSENT: _l("Confirmed attendees not marked as attended"),
 }
+# A message goes to the people with a seat or waiting for one; the recording also to who came or not.
+MESSAGE_AUDIENCES = (Audience.CONFIRMED, Audience.WAITLISTED, Audience.ALL)
+RECORDING_AUDIENCES = (Audience.ALL, Audience.ATTENDED, Audience.ABSENT)
 
 
 class MessageForm(FlaskForm):
     audience = RadioField(
         _l("Send to"),
-        choices=[SelectChoice(key, AUDIENCE_LABELS[key]) for key in ("confirmed", "waitlisted", "all")],
-        default="confirmed",
+        choices=[SelectChoice(key.value, AUDIENCE_LABELS[key]) for key in MESSAGE_AUDIENCES],
+        default=Audience.CONFIRMED.value,
+        coerce=Audience,
         validators=[DataRequired()],
     )
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
@@ -37,9 +43,7 @@ class RecordingForm(FlaskForm):
         _l("Email the recording to"),
         choices=[
             SelectChoice("", _l("Nobody (just publish it on the page)")),
-            SelectChoice("all", AUDIENCE_LABELS["all"]),
-            SelectChoice("attended", AUDIENCE_LABELS["attended"]),
-            SelectChoice("absent", AUDIENCE_LABELS["absent"]),
+            *(SelectChoice(key.value, AUDIENCE_LABELS[key]) for key in RECORDING_AUDIENCES),
         ],
         default="",
         validators=[Optional()],

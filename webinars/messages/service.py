@@ -17,8 +17,10 @@ from ..database import writing
 from ..extensions import db
 from ..mail import notifications
 from ..models import (
+    Audience,
     Broadcast,
     Event,
+    MailKind,
     OutboxMessage,
     OutboxStatus,
     Registration,
@@ -29,26 +31,26 @@ from ..models import (
 CHUNK = 500
 
 
-def audience_query(event_id: int, audience: str) -> Select[tuple[Registration]]:
+def audience_query(event_id: int, audience: Audience) -> Select[tuple[Registration]]:
     query = select(Registration).where(
         Registration.event_id == event_id, Registration.unsubscribed_at.is_(None)
     )
-    if audience == "confirmed":
-        return query.where(Registration.status == RegistrationStatus.CONFIRMED)
-    if audience == "waitlisted":
-        return query.where(Registration.status == RegistrationStatus.WAITLISTED)
-    if audience == "attended":
-        return query.where(Registration.attended.is_(True))
-    if audience == "absent":
-        return query.where(
-            Registration.status == RegistrationStatus.CONFIRMED, Registration.attended.is_not(True)
-        )
-    if audience == "all":
-        return query.where(Registration.status != RegistrationStatus.CANCELLED)
-    raise ValueError(f"unknown audience {audience!r}")
+    match Audience(audience):
+        case Audience.CONFIRMED:
+            return query.where(Registration.status == RegistrationStatus.CONFIRMED)
+        case Audience.WAITLISTED:
+            return query.where(Registration.status == RegistrationStatus.WAITLISTED)
+        case Audience.ATTENDED:
+            return query.where(Registration.attended.is_(True))
+        case Audience.ABSENT:
+            return query.where(
+                Registration.status == RegistrationStatus.CONFIRMED, Registration.attended.is_not(True)
+            )
+        case Audience.ALL:
+            return query.where(Registration.status != RegistrationStatus.CANCELLED)
 
 
-def audience_size(event_id: int, audience: str) -> int:
+def audience_size(event_id: int, audience: Audience) -> int:
     return (
         db.session.scalar(select(func.count()).select_from(audience_query(event_id, audience).subquery()))
         or 0
@@ -56,7 +58,13 @@ def audience_size(event_id: int, audience: str) -> int:
 
 
 def create(
-    event: Event, author: User | None, *, audience: str, subject: str, body_md: str, kind: str = "message"
+    event: Event,
+    author: User | None,
+    *,
+    audience: Audience,
+    subject: str,
+    body_md: str,
+    kind: MailKind = MailKind.MESSAGE,
 ) -> Broadcast:
     """Queue a message to ``audience``; the worker sends it. Commits."""
     with writing():
@@ -64,7 +72,7 @@ def create(
             event_id=event.id,
             author_id=author.id if author else None,
             kind=kind,
-            audience=audience,
+            audience=Audience(audience),
             subject=subject.strip(),
             body_md=body_md,
             total=audience_size(event.id, audience),
@@ -74,9 +82,9 @@ def create(
     return broadcast
 
 
-def preview(event: Event, *, subject: str, body_md: str, kind: str = "message") -> dict[str, Any]:
+def preview(event: Event, *, subject: str, body_md: str, kind: MailKind = MailKind.MESSAGE) -> dict[str, Any]:
     """The message as its first recipient would get it (subject, bodies), without storing anything."""
-    sample = db.session.scalars(audience_query(event.id, "all").limit(1)).first()
+    sample = db.session.scalars(audience_query(event.id, Audience.ALL).limit(1)).first()
     if sample is None:
         sample = Registration(
             event=event,
@@ -86,7 +94,7 @@ def preview(event: Event, *, subject: str, body_md: str, kind: str = "message") 
             locale="en",
             status=RegistrationStatus.CONFIRMED,
         )
-    draft = Broadcast(event_id=event.id, kind=kind, audience="all", subject=subject, body_md=body_md)
+    draft = Broadcast(event_id=event.id, kind=kind, audience=Audience.ALL, subject=subject, body_md=body_md)
     return notifications.render(sample, kind, broadcast=draft)
 
 

@@ -12,9 +12,17 @@ from sqlalchemy import select
 from ..events.manage import owned_event
 from ..extensions import db
 from ..mail import notifications, outbox
-from ..models import Broadcast, OutboxMessage, OutboxStatus, Registration
+from ..models import (
+    Audience,
+    Broadcast,
+    MailKind,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+    RegistrationStatus,
+)
 from . import service
-from .forms import AUDIENCE_LABELS, MessageForm, RecordingForm
+from .forms import AUDIENCE_LABELS, MESSAGE_AUDIENCES, MessageForm, RecordingForm
 
 bp = Blueprint("followup", __name__, url_prefix="/manage/webinars/<int:event_id>")
 
@@ -41,7 +49,7 @@ def _checked_post() -> None:
 def new_message(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
     form = MessageForm()
-    sizes = {key: service.audience_size(event.id, key) for key in ("confirmed", "waitlisted", "all")}
+    sizes = {key: service.audience_size(event.id, key) for key in MESSAGE_AUDIENCES}
     preview = None
     if form.validate_on_submit():
         if form.send.data:
@@ -88,9 +96,9 @@ def recording(event_id: int) -> ResponseReturnValue:
             broadcast = service.create(
                 event,
                 current_user,
-                audience=form.notify.data,
-                kind="recording",
-                subject=notifications.SUBJECTS["recording"](event),
+                audience=Audience(form.notify.data),
+                kind=MailKind.RECORDING,
+                subject=notifications.SUBJECTS[MailKind.RECORDING](event),
                 body_md=event.recording_summary,
             )
             flash(_("Recording saved; the email is on its way."), "success")
@@ -105,7 +113,7 @@ def resend(event_id: int, registration_id: int) -> ResponseReturnValue:
     owned_event(event_id)
     _checked_post()
     registration = _registration(event_id, registration_id)
-    if registration.status == "cancelled":
+    if registration.status == RegistrationStatus.CANCELLED:
         abort(409)
     notifications.resend_invitation(registration)
     db.session.commit()

@@ -18,7 +18,7 @@ from .. import clock
 from ..database import writing
 from ..extensions import db
 from ..mail import notifications
-from ..models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
+from ..models import Event, EventStatus, MailKind, OutboxMessage, Registration, RegistrationStatus
 from ..text import new_token, normalise_email, single_line
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
@@ -156,7 +156,7 @@ def _seat_and_notify(registration: Registration, *, created: bool) -> Outcome:
 
 def _notify(registration: Registration, *, created: bool) -> Outcome:
     confirmed = registration.status == RegistrationStatus.CONFIRMED
-    notifications.send(registration, "registration_confirmed" if confirmed else "waitlisted")
+    notifications.send(registration, MailKind.REGISTRATION_CONFIRMED if confirmed else MailKind.WAITLISTED)
     db.session.commit()
     return Outcome(registration, created=created)
 
@@ -193,7 +193,7 @@ def cancel(registration: Registration) -> None:
         if was_confirmed:
             release_seat(registration.event_id)
         db.session.flush()
-        notifications.send(registration, "registration_cancelled")
+        notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
         if was_confirmed:
             fill_from_waitlist(registration.event)
         db.session.commit()
@@ -215,7 +215,7 @@ def fill_from_waitlist(event: Event) -> list[Registration]:
             break
         _confirm(candidate)
         db.session.flush()
-        notifications.send(candidate, "promoted")
+        notifications.send(candidate, MailKind.PROMOTED)
         promoted.append(candidate)
     db.session.expire(event, ["seats_taken"])
     return promoted

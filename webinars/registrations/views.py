@@ -10,7 +10,7 @@ from ..calendar import links
 from ..extensions import csrf, db
 from ..mail import notifications
 from ..messages import service as followup
-from ..models import Registration, RegistrationStatus
+from ..models import Registration
 from . import service
 from .forms import CancelForm
 
@@ -30,13 +30,12 @@ def _private(response):  # type: ignore[no-untyped-def]
 def manage(token: str) -> ResponseReturnValue:
     registration = service.get_by_token(token) or abort(404)
     event = registration.event
-    confirmed = registration.status == RegistrationStatus.CONFIRMED and not event.is_cancelled
-    join_url = event.join_url if confirmed else None
+    join_url = registration.join_url
     return render_template(
         "registrations/manage.html",
         registration=registration,
         event=event,
-        confirmed=confirmed,
+        confirmed=registration.can_join,
         join_url=join_url,
         google_url=links.google_url(event, join_url),
         outlook_url=links.outlook_url(event, join_url),

@@ -87,10 +87,10 @@ def _select_locale() -> str | None:
 
 def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
+    from .broadcasts.views import bp as broadcasts_bp
     from .calendar.views import bp as calendar_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
-    from .messages.views import bp as followup_bp
     from .registrations.views import bp as registrations_bp
     from .series.views import bp as series_bp
     from .series.views import manage_bp as series_manage_bp
@@ -102,7 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(series_bp)
     app.register_blueprint(series_manage_bp)
-    app.register_blueprint(followup_bp)
+    app.register_blueprint(broadcasts_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

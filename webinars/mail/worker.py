@@ -229,7 +229,7 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
 
 def produce_due() -> int:
     """Write the mail that time has made due: reminders, and the next chunk of organizer messages."""
-    from ..messages.service import expand_pending
+    from ..broadcasts.service import expand_pending
     from .reminders import enqueue_due
 
     return enqueue_due() + expand_pending()

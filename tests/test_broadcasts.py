@@ -10,9 +10,9 @@ from sqlalchemy import select
 from tests.conftest import submit
 from tests.factories import make_event, make_user
 from tests.test_views import login
+from webinars.broadcasts import service as broadcasts
 from webinars.extensions import db
 from webinars.mail import worker
-from webinars.messages import service as followup
 from webinars.models import Broadcast, OutboxMessage, OutboxStatus, Registration
 from webinars.registrations import service
 
@@ -60,19 +60,19 @@ def test_message_is_previewed_then_sent_to_the_chosen_audience(mail_app, smtp_si
 
 
 def test_large_message_is_expanded_in_chunks_and_progress_counts_it(mail_app, smtp_sink, monkeypatch):
-    monkeypatch.setattr(followup, "CHUNK", 4)
+    monkeypatch.setattr(broadcasts, "CHUNK", 4)
     event = make_event(capacity=None)
     _people(event, confirmed=10)
-    broadcast = followup.create(event, None, audience="all", subject="Hello all", body_md="Hi")
+    broadcast = broadcasts.create(event, None, audience="all", subject="Hello all", body_md="Hi")
     assert broadcast.total == 10
 
-    followup.expand_pending()
-    progress = followup.progress(broadcast)
+    broadcasts.expand_pending()
+    progress = broadcasts.progress(broadcast)
     assert progress.expanding and progress.queued == 10 and progress.sent == 0
 
     worker.deliver_due()
     db.session.refresh(broadcast)
-    progress = followup.progress(broadcast)
+    progress = broadcasts.progress(broadcast)
     assert progress.done and progress.sent == 10 and progress.percent == 100
     assert len(_recipients(smtp_sink, "Hello all")) == 10
 
@@ -80,8 +80,8 @@ def test_large_message_is_expanded_in_chunks_and_progress_counts_it(mail_app, sm
 def test_waitlisted_audience_and_unsubscribed_people_are_respected(mail_app, smtp_sink):
     event = make_event(capacity=1)
     people = _people(event, confirmed=1, waitlisted=2)
-    followup.unsubscribe(people[2])
-    followup.create(event, None, audience="waitlisted", subject="Waitlist news", body_md="Soon")
+    broadcasts.unsubscribe(people[2])
+    broadcasts.create(event, None, audience="waitlisted", subject="Waitlist news", body_md="Soon")
     worker.deliver_due()
     assert _recipients(smtp_sink, "Waitlist news") == ["p1@example.org"]
     (message,) = [m for m in smtp_sink.messages() if m["Subject"] == "Waitlist news"]

@@ -1,4 +1,4 @@
-"""Organizer follow-up: messages to attendees, the recording, attendance and the email log."""
+"""Broadcasts: organizer messages to attendees (the recording follow-up is one), attendance, the email log."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from ..models import (
 from . import service
 from .forms import AUDIENCE_LABELS, MESSAGE_AUDIENCES, MessageForm, RecordingForm
 
-bp = Blueprint("followup", __name__, url_prefix="/manage/webinars/<int:event_id>")
+bp = Blueprint("broadcasts", __name__, url_prefix="/manage/webinars/<int:event_id>")
 
 
 @bp.before_request
@@ -61,9 +61,11 @@ def new_message(event_id: int) -> ResponseReturnValue:
                 body_md=form.body.data,
             )
             flash(_("Your message is on its way."), "success")
-            return redirect(url_for("followup.message", event_id=event.id, broadcast_id=broadcast.id))
+            return redirect(url_for("broadcasts.message", event_id=event.id, broadcast_id=broadcast.id))
         preview = service.preview(event, subject=form.subject.data, body_md=form.body.data)
-    return render_template("followup/new_message.html", event=event, form=form, sizes=sizes, preview=preview)
+    return render_template(
+        "broadcasts/new_message.html", event=event, form=form, sizes=sizes, preview=preview
+    )
 
 
 @bp.route("/messages/<int:broadcast_id>")
@@ -73,7 +75,7 @@ def message(event_id: int, broadcast_id: int) -> ResponseReturnValue:
     if broadcast is None or broadcast.event_id != event.id:
         abort(404)
     return render_template(
-        "followup/message.html",
+        "broadcasts/message.html",
         event=event,
         broadcast=broadcast,
         progress=service.progress(broadcast),
@@ -102,10 +104,10 @@ def recording(event_id: int) -> ResponseReturnValue:
                 body_md=event.recording_summary,
             )
             flash(_("Recording saved; the email is on its way."), "success")
-            return redirect(url_for("followup.message", event_id=event.id, broadcast_id=broadcast.id))
+            return redirect(url_for("broadcasts.message", event_id=event.id, broadcast_id=broadcast.id))
         flash(_("Recording saved."), "success")
         return redirect(url_for("manage.event", event_id=event.id))
-    return render_template("followup/recording.html", event=event, form=form)
+    return render_template("broadcasts/recording.html", event=event, form=form)
 
 
 @bp.route("/registrations/<int:registration_id>/resend", methods=["POST"])
@@ -142,7 +144,7 @@ def emails(event_id: int) -> ResponseReturnValue:
         query.order_by(OutboxMessage.id.desc()), per_page=current_app.config["PER_PAGE"], error_out=False
     )
     return render_template(
-        "followup/emails.html",
+        "broadcasts/emails.html",
         event=event,
         page=page,
         status=status,
@@ -160,4 +162,4 @@ def retry(event_id: int, message_id: int) -> ResponseReturnValue:
         abort(404)
     outbox.retry(message)
     flash(_("Queued again for %(email)s.", email=message.recipient), "success")
-    return redirect(url_for("followup.emails", event_id=event_id, status=request.args.get("status")))
+    return redirect(url_for("broadcasts.emails", event_id=event_id, status=request.args.get("status")))

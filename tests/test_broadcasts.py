@@ -80,7 +80,7 @@ def test_large_message_is_expanded_in_chunks_and_progress_counts_it(mail_app, sm
 def test_waitlisted_audience_and_unsubscribed_people_are_respected(mail_app, smtp_sink):
     event = make_event(capacity=1)
     people = _people(event, confirmed=1, waitlisted=2)
-    broadcasts.unsubscribe(people[2])
+    service.unsubscribe(people[2])
     broadcasts.create(event, None, audience="waitlisted", subject="Waitlist news", body_md="Soon")
     worker.deliver_due()
     assert _recipients(smtp_sink, "Waitlist news") == ["p1@example.org"]

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..database import writing
 from ..extensions import db
 from ..models import User
+from ..rules import RuleError
 from ..text import normalise_email, single_line
 
 # Checked against when the address is unknown, so a login takes as long either way.
 _DUMMY = User(password_hash="scrypt:32768:8:1$dummysaltdummysa$" + "0" * 128)
 
 
-class AccountExists(Exception):
-    pass
+class AccountExists(RuleError):
+    """The address already has an account (a RuleError on ``email``; ``address`` is the address)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__({"email": [str(_l("An account with this email already exists."))]})
+        self.address = address
+
+    def __str__(self) -> str:
+        return self.address
 
 
 def needs_setup() -> bool:
@@ -32,6 +41,23 @@ def create_user(email: str, name: str, password: str, *, is_admin: bool = False)
         db.session.add(user)
         db.session.commit()
     return user
+
+
+def create_first_admin(email: str, name: str, password: str) -> User | None:
+    """The first administrator, or None when an account appeared meanwhile (set-up is over). Commits.
+
+    The check and the insert share one write transaction, so of two people finishing set-up at the
+    same moment on SQLite only one becomes the administrator.
+    """
+    with writing():
+        if not needs_setup():
+            return None
+        return create_user(email, name, password, is_admin=True)
+
+
+def organizers() -> list[User]:
+    """Every account, by name."""
+    return list(db.session.scalars(select(User).order_by(User.name)))
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -6,11 +6,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
-from ..database import writing
-from ..extensions import db, limiter
-from ..models import User
+from ..extensions import limiter
+from ..forms import apply_rule_error
+from ..rules import RuleError
 from . import service
 from .forms import AccountForm, LoginForm, OrganizerForm
 
@@ -30,10 +29,9 @@ def setup() -> ResponseReturnValue:
         return redirect(url_for("auth.login"))
     form = AccountForm()
     if form.validate_on_submit():
-        with writing():
-            if not service.needs_setup():  # someone else finished set-up a moment ago
-                return redirect(url_for("auth.login"))
-            user = service.create_user(form.email.data, form.name.data, form.password.data, is_admin=True)
+        user = service.create_first_admin(form.email.data, form.name.data, form.password.data)
+        if user is None:  # someone else finished set-up a moment ago
+            return redirect(url_for("auth.login"))
         login_user(user)
         flash(_("Welcome! Your administrator account is ready."), "success")
         return redirect(url_for("manage.dashboard"))
@@ -75,10 +73,9 @@ def organizers() -> ResponseReturnValue:
             service.create_user(
                 form.email.data, form.name.data, form.password.data, is_admin=form.is_admin.data
             )
-        except service.AccountExists:
-            form.email.errors.append(_("An account with this email already exists."))
+        except RuleError as error:
+            apply_rule_error(form, error, fallback="email")
         else:
             flash(_("Organizer account created."), "success")
             return redirect(url_for("auth.organizers"))
-    users = db.session.scalars(select(User).order_by(User.name)).all()
-    return render_template("auth/organizers.html", form=form, users=users)
+    return render_template("auth/organizers.html", form=form, users=service.organizers())

@@ -82,6 +82,18 @@ def create(
     return broadcast
 
 
+def announce_recording(event: Event, author: User | None, audience: Audience) -> Broadcast:
+    """Email ``audience`` that the recording is online, with its summary. Commits."""
+    return create(
+        event,
+        author,
+        audience=audience,
+        kind=MailKind.RECORDING,
+        subject=notifications.SUBJECTS[MailKind.RECORDING](event),
+        body_md=event.recording_summary,
+    )
+
+
 def preview(event: Event, *, subject: str, body_md: str, kind: MailKind = MailKind.MESSAGE) -> dict[str, Any]:
     """The message as its first recipient would get it (subject, bodies), without storing anything."""
     sample = db.session.scalars(audience_query(event.id, Audience.ALL).limit(1)).first()
@@ -171,14 +183,9 @@ def set_recording(event: Event, *, url: str, summary: str) -> None:
         db.session.commit()
 
 
-def set_attendance(registration: Registration, attended: bool | None) -> None:
-    with writing():
-        registration.attended = attended
-        db.session.commit()
-
-
-def unsubscribe(registration: Registration) -> None:
-    with writing():
-        if registration.unsubscribed_at is None:
-            registration.unsubscribed_at = clock.now()
-        db.session.commit()
+def email_log(event: Event, status: OutboxStatus | None = None) -> Select[tuple[OutboxMessage]]:
+    """A select() of every email about the webinar (only those in ``status`` if given), newest first."""
+    query = select(OutboxMessage).where(OutboxMessage.event_id == event.id)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return query.order_by(OutboxMessage.id.desc())

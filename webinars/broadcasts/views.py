@@ -7,20 +7,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from ..events.manage import owned_event
 from ..extensions import db
-from ..mail import notifications, outbox
-from ..models import (
-    Audience,
-    Broadcast,
-    MailKind,
-    OutboxMessage,
-    OutboxStatus,
-    Registration,
-    RegistrationStatus,
-)
+from ..forms import enum_arg
+from ..mail import outbox
+from ..models import Audience, Broadcast, OutboxMessage, OutboxStatus, Registration
+from ..registrations import service as registrations
+from ..rules import RuleError
 from . import service
 from .forms import AUDIENCE_LABELS, MESSAGE_AUDIENCES, MessageForm, RecordingForm
 
@@ -95,14 +89,7 @@ def recording(event_id: int) -> ResponseReturnValue:
             event, url=form.recording_url.data or "", summary=form.recording_summary.data or ""
         )
         if form.notify.data and event.recording_url:
-            broadcast = service.create(
-                event,
-                current_user,
-                audience=Audience(form.notify.data),
-                kind=MailKind.RECORDING,
-                subject=notifications.SUBJECTS[MailKind.RECORDING](event),
-                body_md=event.recording_summary,
-            )
+            broadcast = service.announce_recording(event, current_user, Audience(form.notify.data))
             flash(_("Recording saved; the email is on its way."), "success")
             return redirect(url_for("broadcasts.message", event_id=event.id, broadcast_id=broadcast.id))
         flash(_("Recording saved."), "success")
@@ -115,10 +102,10 @@ def resend(event_id: int, registration_id: int) -> ResponseReturnValue:
     owned_event(event_id)
     _checked_post()
     registration = _registration(event_id, registration_id)
-    if registration.status == RegistrationStatus.CANCELLED:
+    try:
+        registrations.resend(registration)
+    except RuleError:
         abort(409)
-    notifications.resend_invitation(registration)
-    db.session.commit()
     flash(_("Invitation queued again for %(email)s.", email=registration.email), "success")
     return redirect(request.referrer or url_for("manage.registrations", event_id=event_id))
 
@@ -129,19 +116,16 @@ def attendance(event_id: int, registration_id: int) -> ResponseReturnValue:
     _checked_post()
     registration = _registration(event_id, registration_id)
     value = {"attended": True, "absent": False}.get(request.form.get("attended", ""))
-    service.set_attendance(registration, value)
+    registrations.set_attendance(registration, value)
     return redirect(request.referrer or url_for("manage.registrations", event_id=event_id))
 
 
 @bp.route("/emails")
 def emails(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
-    status = request.args.get("status") or None
-    query = select(OutboxMessage).where(OutboxMessage.event_id == event.id)
-    if status in set(OutboxStatus):
-        query = query.where(OutboxMessage.status == status)
+    status = enum_arg(OutboxStatus, request.args.get("status"))
     page = db.paginate(
-        query.order_by(OutboxMessage.id.desc()), per_page=current_app.config["PER_PAGE"], error_out=False
+        service.email_log(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
     )
     return render_template(
         "broadcasts/emails.html",

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
-from ..models import Event, Registration, RegistrationStatus
+from ..forms import apply_rule_error, enum_arg
+from ..models import Event, RegistrationStatus
+from ..registrations import service as registrations_service
+from ..rules import RuleError
 from ..series import service as series_service
 from ..text import render_markdown
-from ..timefmt import iso_utc, timezone_names
+from ..timefmt import timezone_names
 from . import service
 from .forms import EventForm
 
@@ -42,21 +41,8 @@ def owned_event(event_id: int) -> Event:
 def dashboard() -> ResponseReturnValue:
     query = service.visible_to(current_user).order_by(Event.starts_at.desc(), Event.id.desc())
     events = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
-    counts = _status_counts([event.id for event in events.items])
+    counts = registrations_service.status_counts([event.id for event in events.items])
     return render_template("manage/dashboard.html", events=events, counts=counts, action_form=FlaskForm())
-
-
-def _status_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids}
-    if event_ids:
-        rows = db.session.execute(
-            select(Registration.event_id, Registration.status, func.count())
-            .where(Registration.event_id.in_(event_ids))
-            .group_by(Registration.event_id, Registration.status)
-        )
-        for event_id, status, count in rows:
-            counts[event_id][status] = count
-    return counts
 
 
 def _offer_series(form: EventForm) -> None:
@@ -69,11 +55,6 @@ def _render_form(form: EventForm, event: Event | None = None) -> str:
     return render_template("manage/event_form.html", form=form, event=event, timezones=timezone_names())
 
 
-def _apply_rule_errors(form: EventForm, error: service.RuleError) -> None:
-    for name, message in error.errors.items():
-        getattr(form, name, form.title).errors.append(message)
-
-
 @bp.route("/webinars/new", methods=["GET", "POST"])
 def new() -> ResponseReturnValue:
     form = EventForm()
@@ -83,8 +64,8 @@ def new() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             event = service.create_event(current_user, form.to_data())
-        except service.RuleError as error:
-            _apply_rule_errors(form, error)
+        except RuleError as error:
+            apply_rule_error(form, error)
         else:
             flash(_("Draft saved. Publish it when you are ready."), "success")
             return redirect(url_for("manage.event", event_id=event.id))
@@ -94,7 +75,7 @@ def new() -> ResponseReturnValue:
 @bp.route("/webinars/<int:event_id>")
 def event(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
-    counts = _status_counts([event.id])[event.id]
+    counts = registrations_service.status_counts([event.id])[event.id]
     return render_template(
         "manage/event.html",
         event=event,
@@ -114,8 +95,8 @@ def edit(event_id: int) -> ResponseReturnValue:
     elif form.validate_on_submit():
         try:
             notified = service.update_event(event, form.to_data())
-        except service.RuleError as error:
-            _apply_rule_errors(form, error)
+        except RuleError as error:
+            apply_rule_error(form, error)
         else:
             if notified:
                 flash(_("Saved. Confirmed attendees will receive the updated invitation."), "success")
@@ -131,8 +112,8 @@ def _action(event_id: int, action, done: str) -> ResponseReturnValue:  # type: i
         abort(400)
     try:
         action(event)
-    except service.RuleError as error:
-        for message in error.errors.values():
+    except RuleError as error:
+        for message in error.messages:
             flash(message, "error")
         return redirect(url_for("manage.event", event_id=event_id))
     flash(done, "success")
@@ -161,21 +142,16 @@ def delete(event_id: int) -> ResponseReturnValue:
     return _action(event_id, service.delete_draft, _("Draft deleted."))
 
 
-def _registrations_query(event: Event, status: str | None):  # type: ignore[no-untyped-def]
-    query = select(Registration).where(Registration.event_id == event.id)
-    if status in set(RegistrationStatus):
-        query = query.where(Registration.status == status)
-    return query.order_by(Registration.created_at, Registration.id)
-
-
 @bp.route("/webinars/<int:event_id>/registrations")
 def registrations(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
-    status = request.args.get("status") or None
+    status = enum_arg(RegistrationStatus, request.args.get("status"))
     page = db.paginate(
-        _registrations_query(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
+        registrations_service.of_event(event, status),
+        per_page=current_app.config["PER_PAGE"],
+        error_out=False,
     )
-    counts = _status_counts([event.id])[event.id]
+    counts = registrations_service.status_counts([event.id])[event.id]
     return render_template(
         "manage/registrations.html",
         event=event,
@@ -187,39 +163,13 @@ def registrations(event_id: int) -> ResponseReturnValue:
     )
 
 
-def _csv_cell(value: object) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ is read as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.route("/webinars/<int:event_id>/registrations.csv")
 def registrations_csv(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
-    status = request.args.get("status") or None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["name", "email", "organisation", "status", "registered_at", "confirmed_at", "cancelled_at"]
-    )
-    for registration in db.session.scalars(
-        _registrations_query(event, status).execution_options(yield_per=500)
-    ):
-        writer.writerow(
-            _csv_cell(value)
-            for value in (
-                registration.name,
-                registration.email,
-                registration.organisation,
-                registration.status,
-                iso_utc(registration.created_at),
-                registration.confirmed_at and iso_utc(registration.confirmed_at),
-                registration.cancelled_at and iso_utc(registration.cancelled_at),
-            )
-        )
+    status = enum_arg(RegistrationStatus, request.args.get("status"))
     filename = f"{event.slug}-registrations.csv"
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        registrations_service.export_csv(event, status),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -25,20 +25,13 @@ from ..models import (
     User,
 )
 from ..registrations.service import fill_from_waitlist
+from ..rules import RuleError
 from ..series.service import next_number
 from ..text import slugify
 from ..urls import site_host
 
 # A change to any of these moves the calendar entry: attendees get an updated invitation.
 SIGNIFICANT_FIELDS = ("title", "starts_at", "duration_minutes", "join_url")
-
-
-class RuleError(Exception):
-    """A change the rules refuse; ``errors`` maps form field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass
@@ -181,7 +174,7 @@ def _registrations(event: Event, status: RegistrationStatus) -> list[Registratio
 def publish(event: Event) -> None:
     with writing():
         if event.status == EventStatus.CANCELLED:
-            raise RuleError({"status": str(_l("A cancelled webinar cannot be published again."))})
+            raise RuleError.on("status", str(_l("A cancelled webinar cannot be published again.")))
         if event.status != EventStatus.PUBLISHED:
             event.status = EventStatus.PUBLISHED
             event.published_at = event.published_at or clock.now()
@@ -222,8 +215,8 @@ def delete_draft(event: Event) -> None:
             select(Registration.id).where(Registration.event_id == event.id).limit(1)
         ).first()
         if event.status != EventStatus.DRAFT or has_registrations:
-            raise RuleError(
-                {"status": str(_l("Only a draft without registrations can be deleted; cancel it instead."))}
+            raise RuleError.on(
+                "status", str(_l("Only a draft without registrations can be deleted; cancel it instead."))
             )
         db.session.delete(event)
         db.session.commit()

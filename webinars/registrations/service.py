@@ -8,10 +8,13 @@ any number of processes, and no seat is ever counted twice.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -19,7 +22,9 @@ from ..database import writing
 from ..extensions import db
 from ..mail import notifications
 from ..models import Event, EventStatus, MailKind, OutboxMessage, Registration, RegistrationStatus
+from ..rules import RuleError
 from ..text import new_token, normalise_email, single_line
+from ..timefmt import iso_utc
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
 RESEND_INTERVAL = timedelta(minutes=2)
@@ -219,3 +224,82 @@ def fill_from_waitlist(event: Event) -> list[Registration]:
         promoted.append(candidate)
     db.session.expire(event, ["seats_taken"])
     return promoted
+
+
+def resend(registration: Registration) -> None:
+    """An organizer sends a person their invitation (or waitlist status) again. Commits."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        raise RuleError.on("status", str(_l("This registration is cancelled: there is nothing to resend.")))
+    with writing():
+        notifications.resend_invitation(registration)
+        db.session.commit()
+
+
+def set_attendance(registration: Registration, attended: bool | None) -> None:
+    """Record whether the person came (None: not recorded). Commits."""
+    with writing():
+        registration.attended = attended
+        db.session.commit()
+
+
+def unsubscribe(registration: Registration) -> None:
+    """Stop reminders and organizer messages to this person for this webinar. Commits."""
+    with writing():
+        if registration.unsubscribed_at is None:
+            registration.unsubscribed_at = clock.now()
+        db.session.commit()
+
+
+# --- reading and exporting ---------------------------------------------------------------------------
+
+
+def of_event(event: Event, status: RegistrationStatus | None = None) -> Select[tuple[Registration]]:
+    """A select() of the webinar's registrations (only those in ``status`` if given), oldest first."""
+    query = select(Registration).where(Registration.event_id == event.id)
+    if status is not None:
+        query = query.where(Registration.status == status)
+    return query.order_by(Registration.created_at, Registration.id)
+
+
+def status_counts(event_ids: list[int]) -> dict[int, dict[RegistrationStatus, int]]:
+    """How many registrations each webinar has in each status, in one query."""
+    counts: dict[int, dict[RegistrationStatus, int]] = {event_id: {} for event_id in event_ids}
+    if event_ids:
+        rows = db.session.execute(
+            select(Registration.event_id, Registration.status, func.count())
+            .where(Registration.event_id.in_(event_ids))
+            .group_by(Registration.event_id, Registration.status)
+        )
+        for event_id, status, count in rows:
+            counts[event_id][status] = count
+    return counts
+
+
+CSV_COLUMNS = ("name", "email", "organisation", "status", "registered_at", "confirmed_at", "cancelled_at")
+
+
+def _csv_cell(value: object) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ is read as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(event: Event, status: RegistrationStatus | None = None) -> str:
+    """The registrations as CSV, with a byte-order mark so spreadsheets read it as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for registration in db.session.scalars(of_event(event, status).execution_options(yield_per=500)):
+        writer.writerow(
+            _csv_cell(value)
+            for value in (
+                registration.name,
+                registration.email,
+                registration.organisation,
+                registration.status,
+                iso_utc(registration.created_at),
+                registration.confirmed_at and iso_utc(registration.confirmed_at),
+                registration.cancelled_at and iso_utc(registration.cancelled_at),
+            )
+        )
+    return "\ufeff" + buffer.getvalue()

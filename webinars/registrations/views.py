@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from ..broadcasts import service as broadcasts
 from ..calendar import links
 from ..extensions import csrf, db
 from ..mail import notifications
@@ -62,7 +61,7 @@ def unsubscribe(token: str) -> ResponseReturnValue:
     if registration is None:
         abort(404)
     if request.method == "POST":
-        broadcasts.unsubscribe(registration)
+        service.unsubscribe(registration)
     return render_template(
         "registrations/unsubscribe.html",
         registration=registration,

@@ -23,18 +23,11 @@ from .. import clock
 from ..database import unique_slug, writing
 from ..extensions import db
 from ..models import Event, EventStatus, Series, User, series_owner
+from ..rules import RuleError
 from ..text import slugify
 
 MAX_OCCURRENCES = 52
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class SeriesError(Exception):
-    """A change the rules refuse; ``errors`` maps form field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 # --- who may do what -------------------------------------------------------------------------------
@@ -164,7 +157,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
     if not owners:
         errors["owners"] = str(_l("Choose at least one owner."))
     if errors:
-        raise SeriesError(errors)
+        raise RuleError(errors)
     series.title = title[:200]
     # A blank address keeps the current one (subscriptions use it), or is made from the title.
     series.slug = wanted or series.slug or unique_slug(Series, slugify(title, 200), series.id)
@@ -275,12 +268,12 @@ def title_for(pattern: str, number: int | None, position: int, local_start: date
 
 
 def plan_schedule(owner: User, data: ScheduleData) -> list[PlannedWebinar]:
-    """The webinars a schedule would create for ``owner``, checked against the rules; raises SeriesError."""
+    """The webinars a schedule would create for ``owner``, checked against the rules; raises RuleError."""
     errors: dict[str, str] = {}
     if data.series_id is not None:
         series = db.session.get(Series, data.series_id)
         if series is None or not can_manage(owner, series):
-            raise SeriesError({"series": str(_l("Choose a series you own."))})
+            raise RuleError.on("series", str(_l("Choose a series you own.")))
     starts = occurrences(data.first_local, data.frequency, data.interval, data.count, data.timezone)
     if starts[0] <= clock.now():
         errors["first_date"] = str(_l("The first webinar must start in the future."))
@@ -298,7 +291,7 @@ def plan_schedule(owner: User, data: ScheduleData) -> list[PlannedWebinar]:
             )
         numbers = list(wanted)
     if errors:
-        raise SeriesError(errors)
+        raise RuleError(errors)
     zone = ZoneInfo(data.timezone)
     return [
         PlannedWebinar(number, title_for(data.title, number, i, start.astimezone(zone))[:200], start)
@@ -342,7 +335,7 @@ def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
                 done=len(created),
                 count=data.count,
             )
-            raise SeriesError({"first_number": str(message)}) from error
+            raise RuleError.on("first_number", str(message)) from error
         created.append(event)
     return created
 

@@ -7,13 +7,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from ..calendar.feeds import subscribe_links
-from ..events import service as events_service
 from ..extensions import db
+from ..forms import apply_rule_error
 from ..models import Series
+from ..rules import RuleError
 from ..text import render_markdown
 from ..timefmt import timezone_names
 from . import service
@@ -68,13 +68,7 @@ def _managed(series_id: int) -> Series:
 
 
 # The webinar rules name the single webinar form's fields; the schedule form calls them otherwise.
-_FIELD_NAMES = {"start_date": "first_date"}
-
-
-def _apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        field = getattr(form, _FIELD_NAMES.get(name, name), None) or form.title
-        field.errors = [*field.errors, message]
+_SCHEDULE_FIELDS = {"start_date": "first_date"}
 
 
 @manage_bp.route("/series")
@@ -99,8 +93,8 @@ def new_series() -> ResponseReturnValue:
     elif form.validate_on_submit():
         try:
             series = service.create_series(current_user, form.to_data())
-        except service.SeriesError as error:
-            _apply_errors(form, error.errors)
+        except RuleError as error:
+            apply_rule_error(form, error)
         else:
             flash(_("Series created. Its page and calendar feed are public."), "success")
             return redirect(url_for("series_manage.series_list", _anchor=f"series-{series.id}"))
@@ -117,8 +111,8 @@ def edit_series(series_id: int) -> ResponseReturnValue:
     elif form.validate_on_submit():
         try:
             service.update_series(series, current_user, form.to_data())
-        except service.SeriesError as error:
-            _apply_errors(form, error.errors)
+        except RuleError as error:
+            apply_rule_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("series_manage.series_list", _anchor=f"series-{series.id}"))
@@ -159,8 +153,6 @@ def schedule() -> ResponseReturnValue:
                 )
                 return redirect(url_for("manage.dashboard"))
             plan = service.plan_schedule(current_user, form.to_data())
-        except service.SeriesError as error:
-            _apply_errors(form, error.errors)
-        except events_service.RuleError as error:
-            _apply_errors(form, error.errors)
+        except RuleError as error:
+            apply_rule_error(form, error, renamed=_SCHEDULE_FIELDS)
     return render_template("series/schedule.html", form=form, plan=plan, timezones=timezone_names())

@@ -107,9 +107,6 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def can_manage(self, event: Event) -> bool:
-        return self.is_admin or event.owner_id == self.id
-
 
 series_owner = Table(
     "series_owner",

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from ..extensions import limiter
 from ..forms import apply_rule_error
+from ..permissions import require_admin, signed_in
 from ..rules import RuleError
 from . import service
 from .forms import AccountForm, LoginForm, OrganizerForm
@@ -63,10 +64,9 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/manage/organizers", methods=["GET", "POST"])
-@login_required
+@signed_in
 def organizers() -> ResponseReturnValue:
-    if not current_user.is_admin:
-        abort(403)
+    require_admin()
     form = OrganizerForm()
     if form.validate_on_submit():
         try:

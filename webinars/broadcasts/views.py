@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ..events.manage import owned_event
 from ..extensions import db
 from ..forms import enum_arg
 from ..mail import outbox
 from ..models import Audience, Broadcast, OutboxMessage, OutboxStatus, Registration
+from ..permissions import Capability, event_for, part_of, require_sign_in
 from ..registrations import service as registrations
 from ..rules import RuleError
 from . import service
@@ -21,17 +21,7 @@ from .forms import AUDIENCE_LABELS, MESSAGE_AUDIENCES, MessageForm, RecordingFor
 bp = Blueprint("broadcasts", __name__, url_prefix="/manage/webinars/<int:event_id>")
 
 
-@bp.before_request
-@login_required
-def _require_login() -> None:
-    return None
-
-
-def _registration(event_id: int, registration_id: int) -> Registration:
-    registration = db.session.get(Registration, registration_id)
-    if registration is None or registration.event_id != event_id:
-        abort(404)
-    return registration
+require_sign_in(bp)
 
 
 def _checked_post() -> None:
@@ -41,7 +31,7 @@ def _checked_post() -> None:
 
 @bp.route("/messages/new", methods=["GET", "POST"])
 def new_message(event_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
+    event = event_for(event_id, Capability.EDIT)
     form = MessageForm()
     sizes = {key: service.audience_size(event.id, key) for key in MESSAGE_AUDIENCES}
     preview = None
@@ -64,10 +54,8 @@ def new_message(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/messages/<int:broadcast_id>")
 def message(event_id: int, broadcast_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
-    broadcast = db.session.get(Broadcast, broadcast_id)
-    if broadcast is None or broadcast.event_id != event.id:
-        abort(404)
+    event = event_for(event_id, Capability.VIEW)
+    broadcast = part_of(event, Broadcast, broadcast_id)
     return render_template(
         "broadcasts/message.html",
         event=event,
@@ -79,7 +67,7 @@ def message(event_id: int, broadcast_id: int) -> ResponseReturnValue:
 
 @bp.route("/recording", methods=["GET", "POST"])
 def recording(event_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
+    event = event_for(event_id, Capability.EDIT)
     form = RecordingForm()
     if request.method == "GET":
         form.recording_url.data = event.recording_url
@@ -99,9 +87,9 @@ def recording(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/registrations/<int:registration_id>/resend", methods=["POST"])
 def resend(event_id: int, registration_id: int) -> ResponseReturnValue:
-    owned_event(event_id)
+    event = event_for(event_id, Capability.EDIT)
     _checked_post()
-    registration = _registration(event_id, registration_id)
+    registration = part_of(event, Registration, registration_id)
     try:
         registrations.resend(registration)
     except RuleError:
@@ -112,9 +100,9 @@ def resend(event_id: int, registration_id: int) -> ResponseReturnValue:
 
 @bp.route("/registrations/<int:registration_id>/attendance", methods=["POST"])
 def attendance(event_id: int, registration_id: int) -> ResponseReturnValue:
-    owned_event(event_id)
+    event = event_for(event_id, Capability.EDIT)
     _checked_post()
-    registration = _registration(event_id, registration_id)
+    registration = part_of(event, Registration, registration_id)
     value = {"attended": True, "absent": False}.get(request.form.get("attended", ""))
     registrations.set_attendance(registration, value)
     return redirect(request.referrer or url_for("manage.registrations", event_id=event_id))
@@ -122,7 +110,7 @@ def attendance(event_id: int, registration_id: int) -> ResponseReturnValue:
 
 @bp.route("/emails")
 def emails(event_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
+    event = event_for(event_id, Capability.VIEW)
     status = enum_arg(OutboxStatus, request.args.get("status"))
     page = db.paginate(
         service.email_log(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
@@ -139,11 +127,9 @@ def emails(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/emails/<int:message_id>/retry", methods=["POST"])
 def retry(event_id: int, message_id: int) -> ResponseReturnValue:
-    owned_event(event_id)
+    event = event_for(event_id, Capability.EDIT)
     _checked_post()
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.event_id != event_id:
-        abort(404)
+    message = part_of(event, OutboxMessage, message_id)
     outbox.retry(message)
     flash(_("Queued again for %(email)s.", email=message.recipient), "success")
     return redirect(url_for("broadcasts.emails", event_id=event_id, status=request.args.get("status")))

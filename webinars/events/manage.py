@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..forms import apply_rule_error, enum_arg
 from ..models import Event, RegistrationStatus
+from ..permissions import Capability, event_for, events_visible_to, require_sign_in
 from ..registrations import service as registrations_service
 from ..rules import RuleError
 from ..series import service as series_service
@@ -23,23 +26,12 @@ from .forms import EventForm
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 
-@bp.before_request
-@login_required
-def _require_login() -> None:
-    return None
-
-
-def owned_event(event_id: int) -> Event:
-    """The webinar, if the current organizer may manage it; 404 otherwise (no hint it exists)."""
-    event = db.session.get(Event, event_id)
-    if event is None or not current_user.can_manage(event):
-        abort(404)
-    return event
+require_sign_in(bp)
 
 
 @bp.route("/")
 def dashboard() -> ResponseReturnValue:
-    query = service.visible_to(current_user).order_by(Event.starts_at.desc(), Event.id.desc())
+    query = events_visible_to(current_user).order_by(Event.starts_at.desc(), Event.id.desc())
     events = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
     counts = registrations_service.status_counts([event.id for event in events.items])
     return render_template("manage/dashboard.html", events=events, counts=counts, action_form=FlaskForm())
@@ -74,7 +66,7 @@ def new() -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>")
 def event(event_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
+    event = event_for(event_id, Capability.VIEW)
     counts = registrations_service.status_counts([event.id])[event.id]
     return render_template(
         "manage/event.html",
@@ -87,7 +79,7 @@ def event(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>/edit", methods=["GET", "POST"])
 def edit(event_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
+    event = event_for(event_id, Capability.EDIT)
     form = EventForm()
     _offer_series(form)
     if request.method == "GET":
@@ -106,8 +98,10 @@ def edit(event_id: int) -> ResponseReturnValue:
     return _render_form(form, event)
 
 
-def _action(event_id: int, action, done: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
-    event = owned_event(event_id)
+def _action(
+    event_id: int, capability: Capability, action: Callable[[Event], None], done: str
+) -> ResponseReturnValue:
+    event = event_for(event_id, capability)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
@@ -124,27 +118,34 @@ def _action(event_id: int, action, done: str) -> ResponseReturnValue:  # type: i
 
 @bp.route("/webinars/<int:event_id>/publish", methods=["POST"])
 def publish(event_id: int) -> ResponseReturnValue:
-    return _action(event_id, service.publish, _("Published: registration is open."))
+    return _action(event_id, Capability.EDIT, service.publish, _("Published: registration is open."))
 
 
 @bp.route("/webinars/<int:event_id>/unpublish", methods=["POST"])
 def unpublish(event_id: int) -> ResponseReturnValue:
-    return _action(event_id, service.unpublish, _("Unpublished: the page is hidden and registration closed."))
+    return _action(
+        event_id,
+        Capability.EDIT,
+        service.unpublish,
+        _("Unpublished: the page is hidden and registration closed."),
+    )
 
 
 @bp.route("/webinars/<int:event_id>/cancel", methods=["POST"])
 def cancel(event_id: int) -> ResponseReturnValue:
-    return _action(event_id, service.cancel_event, _("Cancelled: attendees are being notified."))
+    return _action(
+        event_id, Capability.ADMINISTER, service.cancel_event, _("Cancelled: attendees are being notified.")
+    )
 
 
 @bp.route("/webinars/<int:event_id>/delete", methods=["POST"])
 def delete(event_id: int) -> ResponseReturnValue:
-    return _action(event_id, service.delete_draft, _("Draft deleted."))
+    return _action(event_id, Capability.ADMINISTER, service.delete_draft, _("Draft deleted."))
 
 
 @bp.route("/webinars/<int:event_id>/registrations")
 def registrations(event_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
+    event = event_for(event_id, Capability.VIEW)
     status = enum_arg(RegistrationStatus, request.args.get("status"))
     page = db.paginate(
         registrations_service.of_event(event, status),
@@ -165,7 +166,7 @@ def registrations(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>/registrations.csv")
 def registrations_csv(event_id: int) -> ResponseReturnValue:
-    event = owned_event(event_id)
+    event = event_for(event_id, Capability.VIEW)
     status = enum_arg(RegistrationStatus, request.args.get("status"))
     filename = f"{event.slug}-registrations.csv"
     return Response(

@@ -220,11 +220,3 @@ def delete_draft(event: Event) -> None:
             )
         db.session.delete(event)
         db.session.commit()
-
-
-def visible_to(user: User):  # type: ignore[no-untyped-def]
-    """A select() of the webinars ``user`` may manage."""
-    query = select(Event)
-    if not user.is_admin:
-        query = query.where(Event.owner_id == user.id)
-    return query

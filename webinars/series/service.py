@@ -22,7 +22,8 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..database import unique_slug, writing
 from ..extensions import db
-from ..models import Event, EventStatus, Series, User, series_owner
+from ..models import Event, EventStatus, Series, User
+from ..permissions import Capability, may, series_visible_to
 from ..rules import RuleError
 from ..text import slugify
 
@@ -34,15 +35,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def manageable(user: User) -> Select[tuple[Series]]:
-    """A select() of the series ``user`` may manage or file webinars under."""
-    query = select(Series).order_by(Series.title, Series.id)
-    if not user.is_admin:
-        query = query.join(series_owner).where(series_owner.c.user_id == user.id)
-    return query
-
-
-def can_manage(user: User, series: Series) -> bool:
-    return user.is_admin or any(owner.id == user.id for owner in series.owners)
+    """A select() of the series ``user`` may file webinars under, by title."""
+    return series_visible_to(user, Capability.EDIT).order_by(Series.title, Series.id)
 
 
 def choices_for(user: User) -> list[tuple[int, str]]:
@@ -272,7 +266,7 @@ def plan_schedule(owner: User, data: ScheduleData) -> list[PlannedWebinar]:
     errors: dict[str, str] = {}
     if data.series_id is not None:
         series = db.session.get(Series, data.series_id)
-        if series is None or not can_manage(owner, series):
+        if series is None or not may(owner, Capability.EDIT, series):
             raise RuleError.on("series", str(_l("Choose a series you own.")))
     starts = occurrences(data.first_local, data.frequency, data.interval, data.count, data.timezone)
     if starts[0] <= clock.now():

@@ -6,13 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..calendar.feeds import subscribe_links
-from ..extensions import db
 from ..forms import apply_rule_error
 from ..models import Series
+from ..permissions import Capability, require_sign_in, series_for
 from ..rules import RuleError
 from ..text import render_markdown
 from ..timefmt import timezone_names
@@ -53,18 +53,7 @@ def detail(slug: str) -> ResponseReturnValue:
 # --- organizers ------------------------------------------------------------------------------------
 
 
-@manage_bp.before_request
-@login_required
-def _require_login() -> None:
-    return None
-
-
-def _managed(series_id: int) -> Series:
-    """The series, if the current organizer may manage it; 404 otherwise (no hint it exists)."""
-    series = db.session.get(Series, series_id)
-    if series is None or not service.can_manage(current_user, series):
-        abort(404)
-    return series
+require_sign_in(manage_bp)
 
 
 # The webinar rules name the single webinar form's fields; the schedule form calls them otherwise.
@@ -103,7 +92,7 @@ def new_series() -> ResponseReturnValue:
 
 @manage_bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
 def edit_series(series_id: int) -> ResponseReturnValue:
-    series = _managed(series_id)
+    series = series_for(series_id, Capability.ADMINISTER)  # the form changes its owners too
     form = SeriesForm()
     _offer_owners(form)
     if request.method == "GET":

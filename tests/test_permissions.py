@@ -1,0 +1,116 @@
+"""Every organizer route goes through the permission layer: walked from the app's URL map, so a new
+route is checked the day it is added."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+
+from tests.conftest import csrf_token
+from tests.factories import make_event, make_user
+from tests.test_views import login
+from webinars.broadcasts import service as broadcasts
+from webinars.extensions import db
+from webinars.models import Audience, OutboxMessage, Series
+from webinars.permissions import CAPABILITIES, Capability, Role, may
+from webinars.registrations import service as registrations
+from webinars.series import service as series_service
+
+# Every organizer page lives under /manage; nothing else may need a sign-in.
+ORGANIZER_PREFIX = "/manage"
+ADMIN_ONLY = {"auth.organizers"}
+# Placeholders in organizer URLs, and which object of someone else's each one names.
+OBJECT_ARGUMENTS = {"event_id", "series_id", "registration_id", "broadcast_id", "message_id"}
+
+
+def _organizer_rules(app: Flask) -> list:
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(ORGANIZER_PREFIX)]
+    assert len(rules) > 15, "the organizer routes were not found where expected"
+    return rules
+
+
+def _someone_elses_objects() -> dict[str, int]:
+    """A webinar, series, registration, message and email that belong to another organizer."""
+    owner = make_user(name="Owner", email="owner@example.org")
+    event = make_event(owner, capacity=5)
+    registration = registrations.register(event, name="Ane", email="ane@example.org", consent=True)
+    broadcast = broadcasts.create(event, owner, audience=Audience.ALL, subject="Hello", body_md="Hi")
+    message = db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.event_id == event.id).limit(1)
+    ).one()
+    series = series_service.create_series(owner, series_service.SeriesData(title="Smart regions"))
+    return {
+        "event_id": event.id,
+        "series_id": series.id,
+        "registration_id": registration.registration.id,
+        "broadcast_id": broadcast.id,
+        "message_id": message.id,
+    }
+
+
+def _request(client, rule, values: dict[str, int], token: str):
+    url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+    if "GET" in rule.methods:
+        return "GET", url, client.get(url)
+    return "POST", url, client.post(url, data={"csrf_token": token})
+
+
+def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(client, app):
+    values = _someone_elses_objects()
+    login(client, make_user(name="Stranger", email="stranger@example.org"))
+    token = csrf_token(client, "/manage/")
+    checked = []
+    for rule in _organizer_rules(app):
+        unknown = set(rule.arguments) - OBJECT_ARGUMENTS
+        assert not unknown, f"{rule.rule}: add a value for {unknown} to this test"
+        if not rule.arguments and rule.endpoint not in ADMIN_ONLY:
+            continue  # pages about nothing in particular (the dashboard, a new webinar): any organizer
+        method, url, response = _request(client, rule, values, token)
+        expected = 403 if rule.endpoint in ADMIN_ONLY else 404
+        assert response.status_code == expected, f"{method} {url} answered {response.status_code}"
+        checked.append(rule.endpoint)
+    assert {"manage.edit", "broadcasts.retry", "series_manage.edit_series", "auth.organizers"} <= set(checked)
+
+
+def test_the_owner_reaches_every_organizer_route_that_the_stranger_could_not(client, app):
+    """The same walk as the owner: none of those answers was a 404 for another reason."""
+    values = _someone_elses_objects()
+    owner = db.session.scalars(db.select(Series)).one().owners[0]
+    login(client, owner)
+    token = csrf_token(client, "/manage/")
+    for rule in _organizer_rules(app):
+        if not rule.arguments or rule.endpoint == "manage.delete":  # a draft only; this one is published
+            continue
+        method, url, response = _request(client, rule, values, token)
+        assert response.status_code in (200, 302), f"{method} {url} answered {response.status_code}"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_every_organizer_route(client, app):
+    values = {name: 1 for name in OBJECT_ARGUMENTS}
+    for rule in _organizer_rules(app):
+        method, url, response = _request(client, rule, values, token="")
+        location = response.headers.get("Location", "")
+        if method == "POST" and response.status_code == 400:
+            continue  # refused earlier still, for its missing CSRF token
+        assert response.status_code == 302 and re.search(r"/login\?next=", location), (
+            f"{method} {url} answered {response.status_code} {location!r}"
+        )
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_roles_grant_nested_capabilities(role):
+    held = CAPABILITIES[role]
+    assert Capability.VIEW in held, f"{role} must at least see what it is granted"
+    if Capability.ADMINISTER in held:
+        assert held == frozenset(Capability), f"{role} administers, so it may do everything"
+
+
+def test_administrators_may_do_everything_and_organizers_only_with_their_own(app):
+    owner, other, admin = make_user(), make_user(), make_user(admin=True)
+    event = make_event(owner)
+    for capability in Capability:
+        assert may(owner, capability, event)
+        assert may(admin, capability, event)
+        assert not may(other, capability, event), f"{capability} granted to a stranger"

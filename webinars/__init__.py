@@ -5,9 +5,25 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
+
+from . import broadcasts, cli, database, mail, templating
+from .auth.views import bp as auth_bp
+from .broadcasts.views import bp as broadcasts_bp
+from .calendar.views import bp as calendar_bp
+from .database import set_writing
+from .events.manage import bp as manage_bp
+from .events.views import bp as events_bp
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .models import User
+from .registrations.views import bp as registrations_bp
+from .series.views import bp as series_bp
+from .series.views import manage_bp as series_manage_bp
 
 
 def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Flask:
@@ -34,10 +50,9 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
     _init_extensions(app)
     _register_blueprints(app)
+    _register_mail_producers(app)
     _register_request_hooks(app)
     _register_error_handlers(app)
-
-    from . import cli, templating
 
     cli.register(app)
     templating.register(app)
@@ -45,9 +60,6 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import database
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -63,16 +75,12 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
 
-    from .models import User
-
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id))
 
 
 def _select_locale() -> str | None:
-    from flask import current_app, has_request_context, session
-
     if not has_request_context():  # CLI and worker: the default, or whatever force_locale chose
         return None
     languages = current_app.config["LANGUAGES"]
@@ -86,15 +94,6 @@ def _select_locale() -> str | None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .auth.views import bp as auth_bp
-    from .broadcasts.views import bp as broadcasts_bp
-    from .calendar.views import bp as calendar_bp
-    from .events.manage import bp as manage_bp
-    from .events.views import bp as events_bp
-    from .registrations.views import bp as registrations_bp
-    from .series.views import bp as series_bp
-    from .series.views import manage_bp as series_manage_bp
-
     app.register_blueprint(events_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(registrations_bp)
@@ -105,9 +104,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(broadcasts_bp)
 
 
-def _register_request_hooks(app: Flask) -> None:
-    from .database import set_writing
+def _register_mail_producers(app: Flask) -> None:
+    # In this order on every worker pass: reminders, then the next chunk of each organizer message.
+    mail.init_app(app)
+    broadcasts.init_app(app)
 
+
+def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _mark_writing_requests() -> None:
         # A POST may write: on SQLite its transactions take the write lock at BEGIN (see database.py).
@@ -126,11 +129,6 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from flask import render_template
-    from flask_babel import lazy_gettext as _l
-    from flask_wtf.csrf import CSRFError
-    from werkzeug.exceptions import HTTPException
-
     pages = {
         400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
         403: (_l("Not allowed"), _l("You do not have access to this page.")),

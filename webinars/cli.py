@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
 from .auth import service as accounts
+from .mail import worker
 
 organizers = AppGroup("organizers", help="Manage organizer accounts.")
 
@@ -41,8 +42,6 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
 @click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
 def worker_command(once: bool) -> None:
     """Deliver queued mail: runs until stopped (SIGTERM or Ctrl-C), or once with --once."""
-    from .mail import worker
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if once:
         handled = worker.deliver_due()
@@ -57,8 +56,6 @@ def worker_command(once: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve_command(host: str, port: int) -> None:
     """Development: serve the site and run the mail worker in the same process."""
-    from .mail import worker
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
 

@@ -8,8 +8,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import DateTime, Engine, event, select
 from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
 
 _begin_immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
 
@@ -69,8 +71,6 @@ def writing() -> Iterator[None]:
     A read transaction already open on SQLite is ended first, so the writes start from a fresh
     BEGIN IMMEDIATE instead of failing to upgrade a stale snapshot.
     """
-    from .extensions import db
-
     session = db.session()  # the current scoped session itself
     if (
         not _begin_immediate.get()
@@ -92,10 +92,6 @@ def set_writing(value: bool) -> None:
 
 def unique_slug(model: Any, base: str, exclude_id: int | None = None) -> str:
     """``base``, or ``base-2``, ``base-3``... whichever ``model`` does not use yet."""
-    from sqlalchemy import select
-
-    from .extensions import db
-
     slug, n = base, 1
     while True:
         query = select(model.id).where(model.slug == slug)

@@ -17,10 +17,9 @@ from ..models import Event, RegistrationStatus
 from ..permissions import Capability, event_for, events_visible_to, require_sign_in
 from ..registrations import service as registrations_service
 from ..rules import RuleError
-from ..series import service as series_service
 from ..text import render_markdown
 from ..timefmt import timezone_names
-from . import service
+from . import queries, service
 from .forms import EventForm
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -39,7 +38,7 @@ def dashboard() -> ResponseReturnValue:
 
 def _offer_series(form: EventForm) -> None:
     form.series.choices = [SelectChoice(0, _("— none —"))] + [
-        SelectChoice(series_id, title) for series_id, title in series_service.choices_for(current_user)
+        SelectChoice(series_id, title) for series_id, title in queries.series_choices(current_user)
     ]
 
 

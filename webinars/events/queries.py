@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock
 from ..extensions import db
-from ..models import Event, EventStatus, Series, Speaker, Tag
+from ..models import Event, EventStatus, Series, Speaker, Tag, User
+from ..permissions import Capability, series_visible_to
 
 # A webinar stays under "upcoming" while it may still be running.
 RUNNING_GRACE = timedelta(hours=3)
@@ -89,3 +90,42 @@ def public_by_slug(slug: str, *, for_registration: bool = False) -> Event | None
     else:
         query = public_events().where(Event.slug == slug)
     return db.session.execute(query).unique().scalar_one_or_none()
+
+
+def series_choices(user: User) -> list[tuple[int, str]]:
+    """(id, title) of the series ``user`` may file webinars under, by title: the forms' choices."""
+    query = series_visible_to(user, Capability.EDIT).order_by(Series.title, Series.id)
+    return [(series.id, series.title) for series in db.session.scalars(query)]
+
+
+# --- numbers within a series ---------------------------------------------------------------------------
+# Webinars carry their number in a series ("Webinar #16"); the series pages and the webinar rules
+# both ask for the next one, so the query lives here, below both.
+
+
+def next_number(series_id: int) -> int:
+    highest = db.session.scalar(select(func.max(Event.number)).where(Event.series_id == series_id))
+    return (highest or 0) + 1
+
+
+def next_numbers(series_ids: list[int]) -> dict[int, int]:
+    """next_number() for several series in one query."""
+    if not series_ids:
+        return {}
+    rows = db.session.execute(
+        select(Event.series_id, func.max(Event.number))
+        .where(Event.series_id.in_(series_ids))
+        .group_by(Event.series_id)
+    )
+    highest = {series_id: number for series_id, number in rows}
+    return {series_id: (highest.get(series_id) or 0) + 1 for series_id in series_ids}
+
+
+def numbers_taken(series_id: int, numbers: range) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Event.number)
+            .where(Event.series_id == series_id, Event.number.between(numbers.start, numbers.stop - 1))
+            .order_by(Event.number)
+        )
+    )

@@ -26,9 +26,9 @@ from ..models import (
 )
 from ..registrations.service import fill_from_waitlist
 from ..rules import RuleError
-from ..series.service import next_number
 from ..text import slugify
 from ..urls import site_host
+from .queries import next_number
 
 # A change to any of these moves the calendar entry: attendees get an updated invitation.
 SIGNIFICANT_FIELDS = ("title", "starts_at", "duration_minutes", "join_url")

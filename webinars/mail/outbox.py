@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.utils import make_msgid
 
 from .. import clock
+from ..database import writing
 from ..extensions import db
 from ..models import MailKind, OutboxMessage, OutboxStatus
 from ..urls import site_host
@@ -51,8 +52,6 @@ def enqueue(
 
 def retry(message: OutboxMessage) -> None:
     """Queue a failed message again, with a fresh set of attempts. Commits."""
-    from ..database import writing
-
     with writing():
         if message.status == OutboxStatus.FAILED:
             message.status = OutboxStatus.QUEUED

@@ -24,7 +24,7 @@ from .. import clock
 from ..database import writing
 from ..extensions import db
 from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration
-from . import notifications
+from . import notifications, producers
 from .compose import build_mime
 from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transport
 
@@ -227,19 +227,13 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     return len(ids)
 
 
-def produce_due() -> int:
-    """Write the mail that time has made due: reminders, and the next chunk of organizer messages."""
-    from ..broadcasts.service import expand_pending
-    from .reminders import enqueue_due
-
-    return enqueue_due() + expand_pending()
-
-
 def deliver_due(transport_factory: Callable[[], Transport] = make_transport) -> int:
-    """Produce what is due and deliver until nothing is left. Returns how many messages were handled."""
+    """Produce what is due (see producers) and deliver until nothing is left.
+
+    Returns how many messages were handled."""
     handled = 0
     while True:
-        produced = produce_due()
+        produced = producers.produce_due()
         delivered = 0
         while claimed := deliver_batch(transport_factory):
             delivered += claimed

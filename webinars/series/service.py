@@ -21,6 +21,9 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..database import unique_slug, writing
+from ..events import queries
+from ..events import service as events
+from ..events.queries import next_number, numbers_taken
 from ..extensions import db
 from ..models import Event, EventStatus, Series, User
 from ..permissions import Capability, may, series_visible_to
@@ -39,45 +42,10 @@ def manageable(user: User) -> Select[tuple[Series]]:
     return series_visible_to(user, Capability.EDIT).order_by(Series.title, Series.id)
 
 
-def choices_for(user: User) -> list[tuple[int, str]]:
-    return [(series.id, series.title) for series in db.session.scalars(manageable(user))]
-
-
 def owner_choices() -> list[tuple[int, str]]:
     """Every organizer account, as (id, "Name <email>"), for the owners field."""
     users = db.session.scalars(select(User).order_by(User.name, User.id))
     return [(user.id, f"{user.name} <{user.email}>") for user in users]
-
-
-# --- numbering ---------------------------------------------------------------------------------------
-
-
-def next_number(series_id: int) -> int:
-    highest = db.session.scalar(select(func.max(Event.number)).where(Event.series_id == series_id))
-    return (highest or 0) + 1
-
-
-def next_numbers(series_ids: list[int]) -> dict[int, int]:
-    """next_number() for several series in one query."""
-    if not series_ids:
-        return {}
-    rows = db.session.execute(
-        select(Event.series_id, func.max(Event.number))
-        .where(Event.series_id.in_(series_ids))
-        .group_by(Event.series_id)
-    )
-    highest = {series_id: number for series_id, number in rows}
-    return {series_id: (highest.get(series_id) or 0) + 1 for series_id in series_ids}
-
-
-def numbers_taken(series_id: int, numbers: range) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(Event.number)
-            .where(Event.series_id == series_id, Event.number.between(numbers.start, numbers.stop - 1))
-            .order_by(Event.number)
-        )
-    )
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -97,8 +65,6 @@ def _count_by_series(query: Select[tuple[Event]]) -> dict[int, int]:
 
 def public_list() -> list[tuple[Series, int, int]]:
     """Every series with its numbers of upcoming and past public webinars, by title."""
-    from ..events import queries  # events.service imports this module: import the read side lazily
-
     upcoming = _count_by_series(queries.upcoming().where(Event.status == EventStatus.PUBLISHED))
     past = _count_by_series(queries.past())
     series_list = db.session.scalars(select(Series).order_by(Series.title, Series.id))
@@ -110,8 +76,6 @@ PAST_ON_PAGE = 12
 
 def series_events(series: Series) -> tuple[list[Event], list[Event]]:
     """The series' public webinars: (upcoming, the most recent past ones)."""
-    from ..events import queries
-
     upcoming = list(db.session.scalars(queries.upcoming().where(Event.series_id == series.id)))
     past = list(db.session.scalars(queries.past().where(Event.series_id == series.id).limit(PAST_ON_PAGE)))
     return upcoming, past
@@ -299,8 +263,6 @@ def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
     Every draft goes through events.service.create_event (which commits one by one); the whole plan is
     checked first, so a refused schedule creates nothing.
     """
-    from ..events import service as events  # events.service imports this module
-
     created = []
     for planned in plan_schedule(owner, data):
         try:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..calendar.feeds import subscribe_links
+from ..events.queries import next_numbers, series_choices
 from ..forms import apply_rule_error
 from ..models import Series
 from ..permissions import Capability, require_sign_in, series_for
@@ -109,8 +110,8 @@ def edit_series(series_id: int) -> ResponseReturnValue:
 
 
 def _offer_series(form: ScheduleForm) -> None:
-    choices = service.choices_for(current_user)
-    following = service.next_numbers([series_id for series_id, _title in choices])
+    choices = series_choices(current_user)
+    following = next_numbers([series_id for series_id, _title in choices])
     form.series.choices = [SelectChoice(0, _("— none —"))] + [
         SelectChoice(series_id, _("%(title)s (next: #%(number)s)", title=title, number=following[series_id]))
         for series_id, title in choices

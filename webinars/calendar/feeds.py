@@ -39,10 +39,10 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..events import queries
 from ..extensions import db
+from ..ical import ics
 from ..models import Event, Series
 from ..text import render_markdown
 from ..urls import external_url, site_host
-from . import ics
 
 FEED_WINDOW = timedelta(days=90)
 REFRESH = timedelta(hours=1)

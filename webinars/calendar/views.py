@@ -7,9 +7,10 @@ from flask.typing import ResponseReturnValue
 
 from .. import clock
 from ..events import queries
+from ..ical import ics
 from ..registrations import service as registrations
 from ..series import service as series_service
-from . import feeds, ics
+from . import feeds
 
 bp = Blueprint("calendar", __name__)
 

@@ -6,8 +6,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
-from ..calendar import links
 from ..extensions import db, limiter
+from ..ical import links
 from ..registrations import service as registrations
 from ..registrations.forms import RegistrationForm
 from ..text import render_markdown

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import clock
-from ..calendar import ics, links
+from ..ical import ics, links
 from ..models import Broadcast, Event, MailKind, OutboxMessage, Registration, RegistrationStatus
 from ..text import render_markdown
 from ..urls import external_url

@@ -6,8 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from ..calendar import links
 from ..extensions import csrf, db
+from ..ical import links
 from ..mail import notifications
 from ..models import Registration
 from . import service

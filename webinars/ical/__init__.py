@@ -1,0 +1,1 @@
+"""Calendar formats, below every domain: iCalendar documents (ics) and calendar links (links)."""

@@ -28,12 +28,13 @@ worker: install  ## run a mail worker on its own
 test-deps: install  ## what the tests need beyond Python: Chromium, libical, ical.js, a running PostgreSQL
 	scripts/test-deps.sh
 
-test: test-deps  ## the whole suite, on SQLite and on PostgreSQL
-	$(BIN)/ruff check .
+test: test-deps lint  ## lint, then the whole suite, on SQLite and on PostgreSQL
 	$(BIN)/pytest
 
-lint: install
+lint: install  ## style, formatting and the import contracts (pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 migrate-check: install  ## the models and migrations/ agree
 	scripts/migrate-check.sh

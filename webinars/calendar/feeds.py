@@ -24,10 +24,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import current_app, render_template
 from flask_babel import get_locale
@@ -167,24 +165,6 @@ def content_etag(body: bytes) -> str:
     """A hash of the feed without its DTSTAMP lines (DTSTAMP never decides whether a feed changed)."""
     lines = (line for line in body.split(b"\r\n") if not line.startswith(b"DTSTAMP"))
     return hashlib.sha256(b"\r\n".join(lines)).hexdigest()[:32]
-
-
-# --- subscribe links -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SubscribeLinks:
-    https: str  # download, or "subscribe from URL" in Google Calendar and Outlook.com
-    webcal: str  # Apple Calendar and Outlook open this as a subscription
-    google: str  # Google Calendar's "add this calendar" page
-
-
-def subscribe_links(endpoint: str, **values: Any) -> SubscribeLinks:
-    url = external_url(endpoint, **values)
-    parts = urlsplit(url)
-    webcal = urlunsplit(("webcal", *parts[1:]))
-    google = "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe="")
-    return SubscribeLinks(https=url, webcal=webcal, google=google)
 
 
 # --- Atom ----------------------------------------------------------------------------------------------

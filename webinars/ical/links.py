@@ -1,9 +1,11 @@
-"""Add-to-calendar links for Google Calendar and Outlook.com."""
+"""Calendar links: add one webinar to Google Calendar or Outlook.com, or subscribe to a feed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from ..models import Event
 from ..urls import external_url
@@ -51,3 +53,21 @@ def outlook_url(event: Event, join_url: str | None = None) -> str:
         }
     )
     return f"https://outlook.live.com/calendar/deeplink/compose?{query}"
+
+
+# --- subscribe links -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscribeLinks:
+    https: str  # download, or "subscribe from URL" in Google Calendar and Outlook.com
+    webcal: str  # Apple Calendar and Outlook open this as a subscription
+    google: str  # Google Calendar's "add this calendar" page
+
+
+def subscribe_links(endpoint: str, **values: Any) -> SubscribeLinks:
+    url = external_url(endpoint, **values)
+    parts = urlsplit(url)
+    webcal = urlunsplit(("webcal", *parts[1:]))
+    google = "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe="")
+    return SubscribeLinks(https=url, webcal=webcal, google=google)

@@ -9,9 +9,9 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..calendar.feeds import subscribe_links
 from ..events.queries import next_numbers, series_choices
 from ..forms import apply_rule_error
+from ..ical.links import subscribe_links
 from ..models import Series
 from ..permissions import Capability, require_sign_in, series_for
 from ..rules import RuleError

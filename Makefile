@@ -31,10 +31,11 @@ test-deps: install  ## what the tests need beyond Python: Chromium, libical, ica
 test: test-deps lint  ## lint, then the whole suite, on SQLite and on PostgreSQL
 	$(BIN)/pytest
 
-lint: install  ## style, formatting and the import contracts (pyproject.toml)
+lint: install  ## style, formatting, the import contracts and the types (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 migrate-check: install  ## the models and migrations/ agree
 	scripts/migrate-check.sh

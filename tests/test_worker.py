@@ -18,10 +18,10 @@ from webinars.registrations import service
 def _enqueue(count: int) -> None:
     for i in range(count):
         outbox.enqueue(
-            kind=MailKind.MESSAGE,
-            recipient=f"person{i}@example.org",
-            subject=f"Message {i}",
-            body_text=f"Hello {i}",
+            outbox.Envelope(
+                kind=MailKind.MESSAGE, recipient=f"person{i}@example.org", subject=f"Message {i}"
+            ),
+            outbox.Content(body_text=f"Hello {i}"),
         )
     db.session.commit()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask import Flask, Response, current_app, has_request_context, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -88,8 +89,9 @@ def _select_locale() -> str | None:
     if chosen in languages:
         session["lang"] = chosen
         return chosen
-    if session.get("lang") in languages:
-        return session["lang"]
+    remembered = session.get("lang")
+    if remembered in languages:
+        return str(remembered)
     return request.accept_languages.best_match(languages)
 
 
@@ -121,7 +123,7 @@ def _register_request_hooks(app: Flask) -> None:
         set_writing(False)
 
     @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
+    def _security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -139,14 +141,14 @@ def _register_error_handlers(app: Flask) -> None:
     }
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf_error(error: CSRFError) -> ResponseReturnValue:
         message = _l(
             "Your session expired or the form was sent from elsewhere. Reload the page and try again."
         )
         return render_template("errors/error.html", title=_l("Form expired"), message=message), 400
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
         if code not in pages:
             return error
@@ -154,6 +156,6 @@ def _register_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", title=title, message=message), code
 
     @app.errorhandler(500)
-    def _server_error(error: Exception):  # type: ignore[no-untyped-def]
+    def _server_error(error: Exception) -> ResponseReturnValue:
         title, message = pages[500]
         return render_template("errors/error.html", title=title, message=message), 500

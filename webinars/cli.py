@@ -7,8 +7,9 @@ import os
 import threading
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
+from flask.globals import app_ctx
 from werkzeug.serving import run_simple
 
 from .auth import service as accounts
@@ -56,7 +57,7 @@ def worker_command(once: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve_command(host: str, port: int) -> None:
     """Development: serve the site and run the mail worker in the same process."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_ctx.app  # the application itself, not the proxy: the worker thread needs it
     stop = threading.Event()
 
     def work() -> None:

@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import clock
 from .database import UTCDateTime
-from .extensions import db
+from .extensions import Model, db
 
 DEFAULT_REMINDER_OFFSETS = "1440,60"
 
@@ -91,7 +91,7 @@ def stored_as_string(enum: type[StrEnum], length: int) -> Enum:
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,7 +123,7 @@ event_tag = Table(
 )
 
 
-class Series(db.Model):
+class Series(Model):
     """A numbered programme of webinars ("Webinar #16"), with its own page and calendar feed."""
 
     __tablename__ = "series"
@@ -139,7 +139,7 @@ class Series(db.Model):
     events: Mapped[list[Event]] = relationship(back_populates="series")
 
 
-class Tag(db.Model):
+class Tag(Model):
     """A topic (for example one of the Sustainable Development Goals) to filter the archive by."""
 
     __tablename__ = "tag"
@@ -149,7 +149,7 @@ class Tag(db.Model):
     slug: Mapped[str] = mapped_column(String(90), unique=True)
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "event"
     __table_args__ = (
         UniqueConstraint("series_id", "number"),
@@ -222,7 +222,7 @@ class Event(db.Model):
         return self.is_published and clock.now() < self.registration_closes_at
 
 
-class Speaker(db.Model):
+class Speaker(Model):
     __tablename__ = "speaker"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,7 +234,7 @@ class Speaker(db.Model):
     event: Mapped[Event] = relationship(back_populates="speakers")
 
 
-class Registration(db.Model):
+class Registration(Model):
     __tablename__ = "registration"
     __table_args__ = (
         UniqueConstraint("event_id", "email"),
@@ -271,7 +271,7 @@ class Registration(db.Model):
         return self.event.join_url if self.can_join else None
 
 
-class ReminderDelivery(db.Model):
+class ReminderDelivery(Model):
     """One reminder enqueued for one person and one offset: the unique key makes "never twice" a rule."""
 
     __tablename__ = "reminder_delivery"
@@ -284,7 +284,7 @@ class ReminderDelivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class Broadcast(db.Model):
+class Broadcast(Model):
     """A message from an organizer to the people registered for a webinar.
 
     The worker expands it into outbox rows in chunks, so a send to thousands never blocks a request.
@@ -309,7 +309,7 @@ class Broadcast(db.Model):
     event: Mapped[Event] = relationship()
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An email waiting to be delivered, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox_message"

@@ -124,7 +124,7 @@ def part_of(event: Event, model: type[M], object_id: int) -> M:
     return found
 
 
-def events_visible_to(user: User, capability: Capability = Capability.VIEW) -> Select[tuple[Event]]:
+def events_visible_to(user: User, capability: Capability = Capability.VIEW) -> Select[Event]:
     """A select() of the webinars ``user`` holds ``capability`` on."""
     query = select(Event)
     if user.is_admin:
@@ -134,7 +134,7 @@ def events_visible_to(user: User, capability: Capability = Capability.VIEW) -> S
     return query.where(false())
 
 
-def series_visible_to(user: User, capability: Capability = Capability.VIEW) -> Select[tuple[Series]]:
+def series_visible_to(user: User, capability: Capability = Capability.VIEW) -> Select[Series]:
     """A select() of the series ``user`` holds ``capability`` on."""
     query = select(Series)
     if user.is_admin:

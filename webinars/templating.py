@@ -13,9 +13,9 @@ from .models import Audience, EventStatus, MailKind, OutboxStatus, RegistrationS
 
 def _url_with(**changes: Any) -> str:
     """The current page's URL with some query arguments changed (pagination, language)."""
-    args = request.args.to_dict()
-    args.update({key: value for key, value in changes.items() if value is not None})
-    return url_for(request.endpoint or "events.index", **(request.view_args or {}), **args)
+    values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+    values.update({key: value for key, value in changes.items() if value is not None})
+    return url_for(request.endpoint or "events.index", **values)
 
 
 def register(app: Flask) -> None:

@@ -31,7 +31,7 @@ from ..models import (
 CHUNK = 500
 
 
-def audience_query(event_id: int, audience: Audience) -> Select[tuple[Registration]]:
+def audience_query(event_id: int, audience: Audience) -> Select[Registration]:
     query = select(Registration).where(
         Registration.event_id == event_id, Registration.unsubscribed_at.is_(None)
     )
@@ -183,7 +183,7 @@ def set_recording(event: Event, *, url: str, summary: str) -> None:
         db.session.commit()
 
 
-def email_log(event: Event, status: OutboxStatus | None = None) -> Select[tuple[OutboxMessage]]:
+def email_log(event: Event, status: OutboxStatus | None = None) -> Select[OutboxMessage]:
     """A select() of every email about the webinar (only those in ``status`` if given), newest first."""
     query = select(OutboxMessage).where(OutboxMessage.event_id == event.id)
     if status is not None:

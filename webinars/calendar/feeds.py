@@ -49,7 +49,7 @@ ATOM_ENTRIES = 50
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _feed_query(series: Series | None) -> Select[tuple[Event]]:
+def _feed_query(series: Series | None) -> Select[Event]:
     query = queries.public_events().options(
         selectinload(Event.owner), selectinload(Event.series), selectinload(Event.tags)
     )
@@ -146,7 +146,7 @@ def _build_site_calendar() -> bytes:
     calendar = build_calendar(
         feed_events(), name=name, description=description, source=external_url("calendar.site_feed")
     )
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 def _build_series_calendar(series: Series) -> bytes:
@@ -158,7 +158,7 @@ def _build_series_calendar(series: Series) -> bytes:
         description=description,
         source=external_url("calendar.series_feed", slug=series.slug),
     )
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 def content_etag(body: bytes) -> str:

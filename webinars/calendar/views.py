@@ -45,7 +45,7 @@ def personal_ics(token: str) -> ResponseReturnValue:
     return response
 
 
-def _feed_response(body: bytes, content_type: str, filename: str) -> Response:
+def _feed_response(body: bytes, content_type: str, filename: str) -> ResponseReturnValue:
     """A cacheable feed: a weak ETag from its content, 304 Not Modified on a matching If-None-Match."""
     response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'

@@ -61,7 +61,7 @@ class ArchiveFilterForm(FlaskForm):
     def filtered(self) -> bool:
         return bool(self.search or self.series.data or self.tag.data)
 
-    def query(self) -> Select[tuple[Event]]:
+    def query(self) -> Select[Event]:
         """The archive with this form's search and filters, series and topics loaded for the cards."""
         return queries.past(q=self.search, series=self.series.data or "", tag=self.tag.data or "").options(
             selectinload(Event.series), selectinload(Event.tags)

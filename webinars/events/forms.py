@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -69,8 +69,8 @@ class EventForm(FlaskForm):
         if bool(self.deadline_date.data) != bool(field.data):
             raise ValidationError(_l("Give both the date and the time, or neither."))
 
-    def _in_zone(self, day, time) -> datetime:  # type: ignore[no-untyped-def]
-        return datetime.combine(day, time, tzinfo=ZoneInfo(self.timezone.data.strip()))
+    def _in_zone(self, day: date, at: time) -> datetime:
+        return datetime.combine(day, at, tzinfo=ZoneInfo(self.timezone.data.strip()))
 
     def to_data(self) -> EventData:
         deadline = None

@@ -23,17 +23,17 @@ def is_public() -> ColumnElement[bool]:
     )
 
 
-def public_events() -> Select[tuple[Event]]:
+def public_events() -> Select[Event]:
     """Webinars the public may see, with their speakers."""
     return select(Event).where(is_public()).options(selectinload(Event.speakers))
 
 
-def upcoming() -> Select[tuple[Event]]:
+def upcoming() -> Select[Event]:
     now = clock.now()
     return public_events().where(Event.starts_at >= now - RUNNING_GRACE).order_by(Event.starts_at, Event.id)
 
 
-def past(q: str = "", series: str = "", tag: str = "") -> Select[tuple[Event]]:
+def past(q: str = "", series: str = "", tag: str = "") -> Select[Event]:
     """The archive, newest first; optionally only what matches ``q`` (see matching()), in the series
     with slug ``series``, with the topic tag with slug ``tag``."""
     now = clock.now()

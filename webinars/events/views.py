@@ -8,6 +8,7 @@ from flask_babel import get_locale
 
 from ..extensions import db, limiter
 from ..ical import links
+from ..models import Event
 from ..registrations import service as registrations
 from ..registrations.forms import RegistrationForm
 from ..text import render_markdown
@@ -32,7 +33,7 @@ def past() -> ResponseReturnValue:
     return render_template("events/past.html", events=events, form=form, recordings=recordings)
 
 
-def _detail_page(event, form, status_code: int = 200) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+def _detail_page(event: Event, form: RegistrationForm, status_code: int = 200) -> ResponseReturnValue:
     return (
         render_template(
             "events/detail.html",

@@ -19,7 +19,7 @@ from ..ical import ics, links
 from ..models import Broadcast, Event, MailKind, OutboxMessage, Registration, RegistrationStatus
 from ..text import render_markdown
 from ..urls import external_url
-from .outbox import enqueue
+from .outbox import Content, Envelope, enqueue
 
 # kind -> subject, in the recipient's language.
 # kind -> subject, in the recipient's language. Reminders and messages have subjects of their own.
@@ -89,7 +89,7 @@ def _reminder_subject(event: Event, offset_minutes: int) -> str:
         delta = format_unit(offset_minutes // 60, "duration-hour", length="long", locale=locale)
     else:
         delta = format_unit(offset_minutes, "duration-minute", length="long", locale=locale)
-    return _("Starts in %(delta)s: %(title)s", delta=delta, title=event.title)
+    return str(_("Starts in %(delta)s: %(title)s", delta=delta, title=event.title))
 
 
 @contextmanager
@@ -121,7 +121,7 @@ def subject_for(
 
 def render_content(
     registration: Registration, kind: MailKind, *, subject: str, broadcast: Broadcast | None = None
-) -> dict[str, Any]:
+) -> Content:
     """Bodies, calendar and unsubscribe link of ``kind`` for one registration, as the webinar is now."""
     event = registration.event
     with in_language(registration.locale or "en"):
@@ -138,13 +138,13 @@ def render_content(
         body_text = render_template(f"emails/{kind}.txt", **values)
         body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
         calendar_method, calendar = _calendar_for(kind, event, registration)
-    return {
-        "body_text": body_text,
-        "body_html": body_html,
-        "ics_method": calendar_method,
-        "ics": calendar,
-        "unsubscribe_url": unsubscribe_url,
-    }
+    return Content(
+        body_text=body_text,
+        body_html=body_html,
+        ics_method=calendar_method,
+        ics=calendar,
+        unsubscribe_url=unsubscribe_url,
+    )
 
 
 def render(
@@ -156,7 +156,8 @@ def render(
 ) -> dict[str, Any]:
     """The whole message at once (previews): subject and content."""
     subject = subject_for(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes)
-    return {"subject": subject, **render_content(registration, kind, subject=subject, broadcast=broadcast)}
+    content = render_content(registration, kind, subject=subject, broadcast=broadcast)
+    return {"subject": subject, **content.columns()}
 
 
 def send(
@@ -173,13 +174,15 @@ def send(
     short, and an invitation sent late never carries an outdated time.
     """
     return enqueue(
-        kind=kind,
-        recipient=registration.email,
-        recipient_name=registration.name,
-        subject=subject_for(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes),
-        event_id=registration.event_id,
-        registration_id=registration.id,
-        broadcast_id=broadcast.id if broadcast else None,
+        Envelope(
+            kind=kind,
+            recipient=registration.email,
+            recipient_name=registration.name,
+            subject=subject_for(registration, kind, broadcast=broadcast, offset_minutes=offset_minutes),
+            event_id=registration.event_id,
+            registration_id=registration.id,
+            broadcast_id=broadcast.id if broadcast else None,
+        )
     )
 
 

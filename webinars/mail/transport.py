@@ -15,8 +15,12 @@ class PermanentFailure(Exception):
 
 
 class Transport(Protocol):
+    """A connection (or folder) that sends a batch: a context manager with ``send``."""
+
     def __enter__(self) -> Self: ...
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
     def send(self, message: EmailMessage) -> None: ...
 
 
@@ -30,7 +34,9 @@ class FolderTransport:
         os.makedirs(self.folder, exist_ok=True)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         return None
 
     def send(self, message: EmailMessage) -> None:

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration
 from . import notifications, producers
 from .compose import build_mime
+from .outbox import Content
 from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transport
 
 log = logging.getLogger(__name__)
@@ -96,11 +97,15 @@ def _record(message_id: int, **values: object) -> None:
         db.session.commit()
 
 
-def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = False, **content: object) -> None:
+def _retry_or_fail(
+    message: OutboxMessage, error: str, *, permanent: bool = False, content: Content | None = None
+) -> None:
+    """Defer the message, or fail it for good; a rendered ``content`` is kept so a retry sends the same."""
     delays = current_app.config["MAIL_RETRY_DELAYS"]
     attempts = message.attempts + 1
+    rendered = content.columns() if content else {}
     if permanent or attempts > len(delays):
-        _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error, **content)
+        _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error, **rendered)
         log.warning("message %s to %s failed for good: %s", message.id, message.recipient, error)
         return
     _record(
@@ -109,7 +114,7 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = Fals
         attempts=attempts,
         last_error=error,
         next_attempt_at=clock.now() + timedelta(seconds=delays[attempts - 1]),
-        **content,
+        **rendered,
     )
     log.info("message %s to %s deferred (attempt %s): %s", message.id, message.recipient, attempts, error)
 
@@ -118,7 +123,7 @@ class _Batch:
     """A claimed batch, loaded in a few queries and detached, so sending needs no database."""
 
     def __init__(self, ids: list[int]) -> None:
-        self.rendered: dict[int, dict[str, object]] = {}  # kept with the outcome: a retry sends the same
+        self.rendered: dict[int, Content] = {}  # kept with the outcome: a retry sends the same
         # A session of its own, closed at once: the objects stay loaded, detached from db.session.
         with Session(db.engine, expire_on_commit=False) as session:
             self.messages = list(
@@ -141,10 +146,10 @@ class _Batch:
                 b.id: b for b in session.scalars(select(Broadcast).where(Broadcast.id.in_(broadcast_ids)))
             }
 
-    def content(self, message: OutboxMessage) -> dict[str, object]:
-        """Render a message written without its bodies; {} when it already has them."""
+    def content(self, message: OutboxMessage) -> Content | None:
+        """Render a message written without its bodies; None when it already has them."""
         if message.body_text is not None:
-            return {}
+            return None
         registration = self.registrations.get(message.registration_id or 0)
         if registration is None:
             raise PermanentFailure("the registration this message was for no longer exists")
@@ -154,7 +159,7 @@ class _Batch:
             subject=message.subject,
             broadcast=self.broadcasts.get(message.broadcast_id or 0),
         )
-        for name, value in content.items():
+        for name, value in content.columns().items():
             setattr(message, name, value)
         self.rendered[message.id] = content
         return content
@@ -204,12 +209,12 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
         with transport_factory() as transport:
             while pending:
                 message = pending[0]
-                content: dict[str, object] = {}
+                content: Content | None = None
                 try:
                     content = batch.content(message)
                     transport.send(build_mime(message, sender=sender))
                 except PermanentFailure as error:
-                    _retry_or_fail(message, str(error), permanent=True, **content)
+                    _retry_or_fail(message, str(error), permanent=True, content=content)
                 else:
                     _record(
                         message.id,
@@ -217,13 +222,13 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
                         attempts=message.attempts + 1,
                         sent_at=clock.now(),
                         last_error=None,
-                        **content,
+                        **(content.columns() if content else {}),
                     )
                 pending.pop(0)
     except Exception as error:  # connection lost or refused: every message not yet sent waits
         reason = f"{type(error).__name__}: {error}"
         for message in pending:
-            _retry_or_fail(message, reason, **batch.rendered.get(message.id, {}))
+            _retry_or_fail(message, reason, content=batch.rendered.get(message.id))
     return len(ids)
 
 

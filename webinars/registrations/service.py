@@ -12,9 +12,11 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -55,12 +57,16 @@ def check_open(event: Event) -> None:
 
 def take_seat(event_id: int) -> bool:
     """Take one seat if one is left. False means the webinar is full."""
-    result = db.session.execute(
-        update(Event)
-        .where(Event.id == event_id, or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
-        # updated_at stays: a seat taken is not a change to the webinar (feeds and caches key on it)
-        .values(seats_taken=Event.seats_taken + 1, updated_at=Event.updated_at)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a cursor's, which has the row count.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Event)
+            .where(Event.id == event_id, or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
+            # updated_at stays: a seat taken is not a change to the webinar (feeds and caches key on it)
+            .values(seats_taken=Event.seats_taken + 1, updated_at=Event.updated_at)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount == 1:
         return True
@@ -253,7 +259,7 @@ def unsubscribe(registration: Registration) -> None:
 # --- reading and exporting ---------------------------------------------------------------------------
 
 
-def of_event(event: Event, status: RegistrationStatus | None = None) -> Select[tuple[Registration]]:
+def of_event(event: Event, status: RegistrationStatus | None = None) -> Select[Registration]:
     """A select() of the webinar's registrations (only those in ``status`` if given), oldest first."""
     query = select(Registration).where(Registration.event_id == event.id)
     if status is not None:

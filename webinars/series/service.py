@@ -37,7 +37,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # --- who may do what -------------------------------------------------------------------------------
 
 
-def manageable(user: User) -> Select[tuple[Series]]:
+def manageable(user: User) -> Select[Series]:
     """A select() of the series ``user`` may file webinars under, by title."""
     return series_visible_to(user, Capability.EDIT).order_by(Series.title, Series.id)
 
@@ -55,7 +55,7 @@ def by_slug(slug: str) -> Series | None:
     return db.session.execute(select(Series).where(Series.slug == slug)).scalar_one_or_none()
 
 
-def _count_by_series(query: Select[tuple[Event]]) -> dict[int, int]:
+def _count_by_series(query: Select[Event]) -> dict[int, int]:
     rows = query.order_by(None).subquery()
     counted = db.session.execute(
         select(rows.c.series_id, func.count()).where(rows.c.series_id.is_not(None)).group_by(rows.c.series_id)
@@ -263,7 +263,7 @@ def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
     Every draft goes through events.service.create_event (which commits one by one); the whole plan is
     checked first, so a refused schedule creates nothing.
     """
-    created = []
+    created: list[Event] = []
     for planned in plan_schedule(owner, data):
         try:
             event = events.create_event(
@@ -306,5 +306,6 @@ def for_manage_list(user: User) -> list[tuple[Series, int]]:
             .where(Event.series_id.in_([s.id for s in series_list]))
             .group_by(Event.series_id)
         )
-        counts = {series_id: count for series_id, count in rows}
+        # The query filters on series ids, so every row has one.
+        counts = {series_id: count for series_id, count in rows if series_id is not None}
     return [(series, counts.get(series.id, 0)) for series in series_list]

@@ -24,6 +24,7 @@ from webinars.mail import notifications
 from webinars.mail.compose import build_mime
 from webinars.models import (
     Event,
+    MailKind,
     OutboxMessage,
     OutboxStatus,
     Registration,
@@ -127,7 +128,7 @@ def cmd_invites(args: argparse.Namespace) -> dict[str, Any]:
         db.session.add_all(chunk)
         db.session.flush()
         for registration in chunk:
-            notifications.send(registration, "registration_confirmed")
+            notifications.send(registration, MailKind.REGISTRATION_CONFIRMED)
         event.seats_taken = event.seats_taken + len(chunk)
         db.session.commit()
     return {

@@ -11,20 +11,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from tests.calendar_parsers import assert_calendar_valid
-from tests.factories import edited, make_event, make_user
+from tests.factories import JOIN_URL, edited, make_event, make_series, make_user
 from webinars.events import service as events
 from webinars.extensions import db
 from webinars.mail import worker
 from webinars.models import OutboxMessage
 from webinars.registrations import service as registrations
-from webinars.series import service as series_service
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-JOIN = "https://meet.example.org/secret-room-16"
-
-
-def make_series(owner, title: str = "Smart Regions"):
-    return series_service.create_series(owner, series_service.SeriesData(title=title, owner_ids=[owner.id]))
 
 
 def vevents(body: bytes) -> dict[str, object]:
@@ -65,7 +59,7 @@ def test_site_feed_is_a_valid_subscribable_calendar(client, app):
     )  # stable: the same data, the same bytes
     assert set(vevent["CATEGORIES"].cats) == {"Smart Regions", "SDG 13 Climate action"}
     assert "ATTENDEE" not in vevent
-    assert JOIN.encode() not in body  # the join link is for confirmed attendees only
+    assert JOIN_URL.encode() not in body  # the join link is for confirmed attendees only
 
 
 def test_cancelled_webinar_stays_in_the_feed_with_status_and_sequence(client, app):
@@ -242,7 +236,7 @@ def test_atom_feed_lists_newly_announced_webinars(client, app, frozen_clock):
         "Ane Etxeberria",
         "Camila Rojas",
     ]
-    assert JOIN.encode() not in response.data
+    assert JOIN_URL.encode() not in response.data
     assert second.slug.encode() in response.data
 
 

@@ -8,8 +8,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from tests.conftest import submit
 from tests.factories import make_event
+from tests.helpers import submit
 from webinars.extensions import db
 from webinars.mail import worker
 from webinars.models import OutboxMessage

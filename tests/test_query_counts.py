@@ -10,8 +10,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import event as sa_event
 
-from tests.conftest import submit
-from tests.factories import PASSWORD, make_event, make_user
+from tests.factories import make_event, make_user
 from webinars.calendar import feeds
 from webinars.extensions import db
 from webinars.models import Event, User
@@ -83,16 +82,11 @@ def owner_without_password(n: int) -> User:
     return user
 
 
-def login(client, user) -> None:
-    response = submit(client, "/login", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def test_attendee_list_runs_the_same_queries_for_3_and_30_registrations(client, app):
+def test_attendee_list_runs_the_same_queries_for_3_and_30_registrations(client, app, auth):
     organizer = make_user()
     event = make_event(organizer, capacity=10)  # so the list mixes confirmed and waitlisted people
     event_id, url = event.id, f"/manage/webinars/{event.id}/registrations"
-    login(client, organizer)
+    auth.login(organizer)
     register_people(event_id, 0, FEW)
     few = queries_for(client, url)
     register_people(event_id, FEW, MANY)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import submit
-from tests.factories import PASSWORD, make_event, make_user
+from tests.factories import make_event, make_series, make_user
+from tests.helpers import submit
 from webinars.extensions import db
 from webinars.models import Event, EventStatus, Registration, Series
 from webinars.registrations import service as registrations
@@ -18,17 +18,6 @@ from webinars.series import service
 
 SANTIAGO = ZoneInfo("America/Santiago")
 MADRID = ZoneInfo("Europe/Madrid")
-
-
-def login(client, user) -> None:
-    response = submit(client, "/login", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def make_series(*owners, title: str = "Smart Regions", **fields) -> Series:
-    editor = owners[0] if owners else make_user(admin=True)
-    data = service.SeriesData(title=title, owner_ids=[o.id for o in owners] or [editor.id], **fields)
-    return service.create_series(editor, data)
 
 
 # --- occurrences: pure rules, no database ---------------------------------------------------------
@@ -133,11 +122,13 @@ def january_2027(frozen_clock):
     return frozen_clock
 
 
-def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_change(client, app, january_2027):
+def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_change(
+    client, app, january_2027, auth
+):
     organizer = make_user()
     series = make_series(organizer)
     make_event(organizer, series_id=series.id, number=15, starts_in=timedelta(days=5))
-    login(client, organizer)
+    auth.login(organizer)
 
     page = client.get(f"/manage/webinars/schedule?series={series.id}").get_data(as_text=True)
     assert "Smart Regions (next: #16)" in page
@@ -188,9 +179,9 @@ def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_chan
     assert per_event == {created[0].id: 1, created[1].id: 2}
 
 
-def test_schedule_without_series_numbers_titles_by_position(client, app, january_2027):
+def test_schedule_without_series_numbers_titles_by_position(client, app, january_2027, auth):
     organizer = make_user()
-    login(client, organizer)
+    auth.login(organizer)
     form = {
         **SCHEDULE_FORM,
         "title": "Clinic {number}",
@@ -211,11 +202,11 @@ def test_schedule_without_series_numbers_titles_by_position(client, app, january
     ]
 
 
-def test_a_refused_schedule_creates_nothing(client, app, january_2027):
+def test_a_refused_schedule_creates_nothing(client, app, january_2027, auth):
     organizer = make_user()
     series = make_series(organizer)
     make_event(organizer, series_id=series.id, number=18, starts_in=timedelta(days=5))
-    login(client, organizer)
+    auth.login(organizer)
 
     clash = {**SCHEDULE_FORM, "series": str(series.id), "first_number": "16", "create": "Create"}
     page = submit(client, "/manage/webinars/schedule", clash)
@@ -231,10 +222,10 @@ def test_a_refused_schedule_creates_nothing(client, app, january_2027):
     assert db.session.scalar(select(func.count(Event.id))) == 1
 
 
-def test_an_organizer_may_only_schedule_into_series_they_own(client, app, january_2027):
+def test_an_organizer_may_only_schedule_into_series_they_own(client, app, january_2027, auth):
     owner, other = make_user(), make_user()
     series = make_series(owner)
-    login(client, other)
+    auth.login(other)
     page = client.get("/manage/webinars/schedule").get_data(as_text=True)
     assert "Smart Regions" not in page
     form = {**SCHEDULE_FORM, "series": str(series.id), "create": "Create"}
@@ -265,9 +256,9 @@ def test_next_number_follows_the_highest_in_the_series(app):
 # --- organizer pages -------------------------------------------------------------------------------
 
 
-def test_organizer_creates_and_edits_a_series_they_own(client, app):
+def test_organizer_creates_and_edits_a_series_they_own(client, app, auth):
     organizer, colleague = make_user(name="Ana"), make_user(name="Bruno")
-    login(client, organizer)
+    auth.login(organizer)
     page = client.get("/manage/series/new").get_data(as_text=True)
     assert '<label for="title">' in page and "<legend>Owners</legend>" in page
     assert f'<label for="owners-1">{colleague.name} &lt;{colleague.email}&gt;</label>' in page
@@ -303,10 +294,10 @@ def test_organizer_creates_and_edits_a_series_they_own(client, app):
     assert (series.title, series.slug) == ("Renamed", "smart-regions-2027")
 
 
-def test_series_slug_must_be_free_and_well_formed(client, app):
+def test_series_slug_must_be_free_and_well_formed(client, app, auth):
     admin = make_user(admin=True)
     make_series(admin, title="Smart Regions")
-    login(client, admin)
+    auth.login(admin)
     page = submit(
         client, "/manage/series/new", {"title": "Again", "slug": "smart-regions", "owners": [str(admin.id)]}
     )
@@ -327,19 +318,19 @@ def test_series_slug_must_be_free_and_well_formed(client, app):
     assert db.session.scalar(select(Series.slug).where(Series.title == "Smart regions")) == "smart-regions-2"
 
 
-def test_organizers_see_only_their_series(client, app):
+def test_organizers_see_only_their_series(client, app, auth):
     owner, other = make_user(), make_user()
     make_series(owner, title="Owner's series")
     make_series(other, title="Someone else's series")
-    login(client, owner)
+    auth.login(owner)
     listing = client.get("/manage/series").get_data(as_text=True)
     assert "Owner&#39;s series" in listing and "Someone else" not in listing
 
 
-def test_an_organizer_cannot_edit_a_series_they_do_not_own(client, app):
+def test_an_organizer_cannot_edit_a_series_they_do_not_own(client, app, auth):
     owner, other = make_user(), make_user()
     theirs = make_series(owner, title="Owner's series")
-    login(client, other)
+    auth.login(other)
     assert client.get(f"/manage/series/{theirs.id}/edit").status_code == 404
     response = submit(
         client,
@@ -352,18 +343,18 @@ def test_an_organizer_cannot_edit_a_series_they_do_not_own(client, app):
     assert theirs.title == "Owner's series"
 
 
-def test_admins_see_and_edit_every_series(client, app):
+def test_admins_see_and_edit_every_series(client, app, auth):
     owner, other, admin = make_user(), make_user(), make_user(admin=True)
     mine = make_series(owner, title="Owner's series")
     make_series(other, title="Someone else's series")
-    login(client, admin)
+    auth.login(admin)
     listing = client.get("/manage/series").get_data(as_text=True)
     assert "Owner&#39;s series" in listing and "Someone else&#39;s series" in listing
     assert client.get(f"/manage/series/{mine.id}/edit").status_code == 200
 
 
-def test_manage_series_page_has_a_helpful_empty_state(client, app):
-    login(client, make_user())
+def test_manage_series_page_has_a_helpful_empty_state(client, app, auth):
+    auth.login(make_user())
     page = client.get("/manage/series").get_data(as_text=True)
     assert "No series yet." in page
     assert 'href="/manage/series/new"' in page and 'href="/manage/webinars/schedule"' in page

@@ -7,8 +7,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tests.conftest import deliver_with_workers_at_once
 from tests.factories import make_event
+from tests.helpers import deliver_with_workers_at_once
 from webinars.extensions import db
 from webinars.mail import outbox, worker
 from webinars.models import OutboxMessage, OutboxStatus

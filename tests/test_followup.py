@@ -40,7 +40,8 @@ def test_message_is_previewed_then_sent_to_the_chosen_audience(mail_app, smtp_si
 
     preview = submit(client, url, {**data, "preview": "Preview"})
     page = preview.get_data(as_text=True)
-    assert "Download the **slides** here." in page and 'name="send"' in page
+    assert "Download the **slides** here." in page
+    assert 'name="send"' in page
     assert db.session.scalar(select(Broadcast.id)) is None
 
     sent = submit(client, url, {**data, "send": "Send"})
@@ -55,7 +56,8 @@ def test_message_is_previewed_then_sent_to_the_chosen_audience(mail_app, smtp_si
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert event.join_url in message.get_body(preferencelist=("plain",)).get_content()  # confirmed only
     page = client.get(progress_url).get_data(as_text=True)
-    assert "100%" in page and "All done." in page
+    assert "100%" in page
+    assert "All done." in page
 
 
 def test_large_message_is_expanded_in_chunks_and_progress_counts_it(mail_app, smtp_sink, monkeypatch):
@@ -67,12 +69,16 @@ def test_large_message_is_expanded_in_chunks_and_progress_counts_it(mail_app, sm
 
     followup.expand_pending()
     progress = followup.progress(broadcast)
-    assert progress.expanding and progress.queued == 10 and progress.sent == 0
+    assert progress.expanding
+    assert progress.queued == 10
+    assert progress.sent == 0
 
     worker.deliver_due()
     db.session.refresh(broadcast)
     progress = followup.progress(broadcast)
-    assert progress.done and progress.sent == 10 and progress.percent == 100
+    assert progress.done
+    assert progress.sent == 10
+    assert progress.percent == 100
     assert len(_recipients(smtp_sink, "Hello all")) == 10
 
 
@@ -118,7 +124,8 @@ def test_recording_email_goes_only_to_those_marked_absent(mail_app, smtp_sink):
     worker.deliver_due()
     assert _recipients(smtp_sink, "Recording available") == ["p1@example.org", "p2@example.org"]
     page = client.get(f"/webinars/{event.slug}").get_data(as_text=True)
-    assert "https://video.example.org/webinar-16" in page and "<em>ideas</em>" in page
+    assert "https://video.example.org/webinar-16" in page
+    assert "<em>ideas</em>" in page
 
 
 def test_email_log_shows_failures_and_retries_them(mail_app, smtp_sink, frozen_clock):
@@ -132,7 +139,9 @@ def test_email_log_shows_failures_and_retries_them(mail_app, smtp_sink, frozen_c
 
     log_url = f"/manage/webinars/{event.id}/emails"
     page = client.get(log_url + "?status=failed").get_data(as_text=True)
-    assert "p0@example.org" in page and "550" in page and "p1@example.org" not in page
+    assert "p0@example.org" in page
+    assert "550" in page
+    assert "p1@example.org" not in page
     failed = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
     ).one()

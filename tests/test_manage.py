@@ -43,7 +43,9 @@ def test_create_edit_publish_unpublish_cancel(client, app, auth):
     response = submit(client, "/manage/webinars/new", _form())
     assert response.status_code == 302, response.get_data(as_text=True)
     event = db.session.scalars(select(Event)).one()
-    assert event.status == "draft" and event.capacity == 40 and event.timezone == "America/Santiago"
+    assert event.status == "draft"
+    assert event.capacity == 40
+    assert event.timezone == "America/Santiago"
     assert [s.name for s in event.speakers] == ["Camila Rojas", "Ane Etxeberria"]
     local_start = datetime.strptime(_form()["start_date"] + " 16:00", "%Y-%m-%d %H:%M")
     assert event.starts_at == local_start.replace(tzinfo=ZoneInfo("America/Santiago"))
@@ -56,14 +58,16 @@ def test_create_edit_publish_unpublish_cancel(client, app, auth):
     response = submit(client, f"{manage_page}/edit", _form(title="Webinar #17: Circular Economy (new title)"))
     assert response.status_code == 302
     db.session.expire_all()
-    assert event.title.endswith("(new title)") and event.sequence == 1
+    assert event.title.endswith("(new title)")
+    assert event.sequence == 1
 
     assert submit(client, f"{manage_page}/unpublish", {}, form_page=manage_page).status_code == 302
     assert client.get(f"/webinars/{event.slug}").status_code == 404
     assert submit(client, f"{manage_page}/publish", {}, form_page=manage_page).status_code == 302
     assert submit(client, f"{manage_page}/cancel", {}, form_page=manage_page).status_code == 302
     db.session.expire_all()
-    assert event.status == "cancelled" and event.sequence == 2
+    assert event.status == "cancelled"
+    assert event.sequence == 2
     page = client.get(f"/webinars/{event.slug}").get_data(as_text=True)
     assert "has been cancelled" in page
 
@@ -126,9 +130,11 @@ def test_registrations_list_paginates_and_exports_csv_safely(client, app, auth):
     first = client.get(f"/manage/webinars/{event.id}/registrations").get_data(as_text=True)
     assert "Page 1 of 2" in first
     second = client.get(f"/manage/webinars/{event.id}/registrations?page=2").get_data(as_text=True)
-    assert "Person 54" in second and "Person 54" not in first
+    assert "Person 54" in second
+    assert "Person 54" not in first
     csv = client.get(f"/manage/webinars/{event.id}/registrations.csv").get_data(as_text=True)
-    assert "'=HYPERLINK" in csv and "\n=HYPERLINK" not in csv
+    assert "'=HYPERLINK" in csv
+    assert "\n=HYPERLINK" not in csv
     assert csv.count("@example.org") == 56
 
 
@@ -165,12 +171,15 @@ def test_cli_creates_organizers(app, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Created administrator Ana <ana@example.org>" in result.output
     user = db.session.scalar(select(User).where(User.email == "ana@example.org"))
-    assert user.is_admin and user.check_password("a long password")
+    assert user.is_admin
+    assert user.check_password("a long password")
 
     again = runner.invoke(args=["organizers", "create", "ana@example.org", "--name", "Ana"])
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert again.exit_code != 0
+    assert "already exists" in again.output
     bad = runner.invoke(args=["organizers", "create", "not-an-email", "--name", "X"])
-    assert bad.exit_code != 0 and "Invalid email" in bad.output
+    assert bad.exit_code != 0
+    assert "Invalid email" in bad.output
 
     monkeypatch.delenv("WEBINARS_PASSWORD")
     prompted = runner.invoke(

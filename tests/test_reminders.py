@@ -33,7 +33,7 @@ def test_default_offsets_send_one_reminder_each_to_confirmed_only(mail_app, smtp
     worker.deliver_due()
     day_before = reminders_received(smtp_sink)
     assert sorted(m["To"].addresses[0].addr_spec for m in day_before) == ["a@example.org", "b@example.org"]
-    assert all("1 day" in m["Subject"] for m in day_before)
+    assert all("1 day" in m["Subject"] for m in day_before), [m["Subject"] for m in day_before]
 
     message = day_before[0]
     ics, method = calendar_of(message)
@@ -113,7 +113,8 @@ def test_two_workers_never_send_a_reminder_twice(app_factory, smtp_sink, frozen_
     deliver_with_workers_at_once(apps)
 
     per_person = Counter(m["To"].addresses[0].addr_spec for m in reminders_received(smtp_sink))
-    assert len(per_person) == 30 and set(per_person.values()) == {1}
+    assert len(per_person) == 30
+    assert set(per_person.values()) == {1}
 
 
 def test_the_database_refuses_a_second_reminder_for_one_offset(app):

@@ -11,18 +11,29 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import PG_SCHEMA, PG_URL, AuthActions, FrozenClock, free_port, pg_engine_options, require
-from tests.mailsink import MailSink
+from tests.helpers import (
+    PG_SCHEMA,
+    PG_URL,
+    AuthActions,
+    FrozenClock,
+    free_port,
+    import_or_skip,
+    pg_engine_options,
+    require,
+)
 from webinars import clock, create_app
 from webinars.calendar import feeds
 from webinars.extensions import db
+
+if TYPE_CHECKING:
+    from tests.mailsink import MailSink
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +139,9 @@ def frozen_clock() -> Iterator[FrozenClock]:
 
 @pytest.fixture
 def smtp_sink() -> Iterator[MailSink]:
+    import_or_skip("aiosmtpd", "aiosmtpd is not installed (pip install -e '.[dev]')")
+    from tests.mailsink import MailSink
+
     sink = MailSink(free_port())
     sink.start()
     yield sink

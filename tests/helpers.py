@@ -49,9 +49,12 @@ def require(condition: bool, reason: str) -> None:
 def import_or_skip(module: str, reason: str) -> ModuleType:
     """``pytest.importorskip`` outside CI; under CI=true a missing module fails the run instead of
     quietly skipping the tests that need it."""
-    if IN_CI:
+    if not IN_CI:
+        return pytest.importorskip(module, reason=reason)
+    try:
         return importlib.import_module(module)
-    return pytest.importorskip(module, reason=reason)
+    except ImportError as error:
+        pytest.fail(f"{reason} (required when CI=true): {error}", pytrace=False)
 
 
 def pg_engine_options() -> dict[str, Any]:

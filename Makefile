@@ -27,9 +27,9 @@ worker: install  ## run a mail worker on its own
 	$(FLASK) worker
 
 deps:  ## what the system must provide (Chromium, libical, ical.js, PostgreSQL, Redis); DRY_RUN=1 only lists
-	DRY_RUN=$(DRY_RUN) scripts/deps.sh
+	DRY_RUN=$(DRY_RUN) PYTHON=$(PYTHON) scripts/deps.sh
 
-test: install deps  ## the whole suite, on SQLite and on PostgreSQL
+test: deps install  ## the whole suite, on SQLite and on PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -16,6 +16,7 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 needs() {
   # A check looks for what the package provides rather than asking dpkg, so a tool that came from
   # elsewhere (npm bundled with NodeSource's nodejs, a distribution's chromium) counts as present.
+  deb python3-venv '"${PYTHON:-python3}" -c "import ensurepip, venv"'       # make install's .venv
   deb chromium 'command -v chromium'                                        # browser tests
   deb gir1.2-ical-3.0 'ls /usr/lib/*/girepository-1.0/ICalGLib-3.0.typelib'  # libical checks
   deb python3-gi '/usr/bin/python3 -c "import gi"'                           # libical checks

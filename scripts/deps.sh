@@ -4,7 +4,8 @@
 # stopped. DRY_RUN=1 lists and stops there.
 #
 # Adding a need is one line in `needs` below:
-#   deb PACKAGE 'CHECK'   a Debian package, present when the shell CHECK succeeds
+#   deb PACKAGE ['CHECK'] a Debian package, present when the shell CHECK succeeds (without one: when
+#                         dpkg lists it as installed)
 #   node_packages DIR     the node packages locked in DIR/package-lock.json (installed with `npm ci`)
 #   running NAME          a local server that must be running (postgresql, redis)
 set -euo pipefail
@@ -38,7 +39,8 @@ stopped_services=()
 say() { printf '  %-9s %s\n' "$1" "$2"; }
 
 deb() {
-  local package=$1 check=$2
+  local package=$1
+  local check=${2:-"dpkg-query -W -f='\${Status}' $package | grep -q 'install ok installed'"}
   if (eval "$check") >/dev/null 2>&1; then
     say ok "$package (Debian package)"
   else

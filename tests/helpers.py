@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from flask import Flask, current_app
@@ -37,13 +37,18 @@ PG_SCHEMA = f"webinars_test_{os.getpid()}"
 # --- real parts that may be missing -----------------------------------------------------------------
 
 
-def require(condition: bool, reason: str) -> None:
-    """Skip a test whose real part is missing; under CI=true, fail instead."""
-    if condition:
-        return
+def missing(reason: str) -> NoReturn:
+    """Skip the test: a real part it needs is missing. Under CI=true, fail instead, so a machine
+    that lost a tool cannot pass by skipping."""
     if IN_CI:
-        pytest.fail(f"{reason} (required when CI=true)")
+        pytest.fail(f"{reason} (required when CI=true)", pytrace=False)
     pytest.skip(reason)
+
+
+def require(condition: bool, reason: str) -> None:
+    """``missing(reason)`` unless ``condition`` holds."""
+    if not condition:
+        missing(reason)
 
 
 def import_or_skip(module: str, reason: str) -> ModuleType:

@@ -8,9 +8,8 @@ import re
 import pytest
 from flask import Flask
 
-from tests.conftest import csrf_token
 from tests.factories import make_event, make_user
-from tests.test_views import login
+from tests.helpers import csrf_token
 from webinars.broadcasts import service as broadcasts
 from webinars.extensions import db
 from webinars.models import Audience, OutboxMessage, Series
@@ -57,9 +56,9 @@ def _request(client, rule, values: dict[str, int], token: str):
     return "POST", url, client.post(url, data={"csrf_token": token})
 
 
-def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(client, app):
+def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(client, app, auth):
     values = _someone_elses_objects()
-    login(client, make_user(name="Stranger", email="stranger@example.org"))
+    auth.login(make_user(name="Stranger", email="stranger@example.org"))
     token = csrf_token(client, "/manage/")
     checked = []
     for rule in _organizer_rules(app):
@@ -74,11 +73,11 @@ def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(cl
     assert {"manage.edit", "broadcasts.retry", "series_manage.edit_series", "auth.organizers"} <= set(checked)
 
 
-def test_the_owner_reaches_every_organizer_route_that_the_stranger_could_not(client, app):
+def test_the_owner_reaches_every_organizer_route_that_the_stranger_could_not(client, app, auth):
     """The same walk as the owner: none of those answers was a 404 for another reason."""
     values = _someone_elses_objects()
     owner = db.session.scalars(db.select(Series)).one().owners[0]
-    login(client, owner)
+    auth.login(owner)
     token = csrf_token(client, "/manage/")
     for rule in _organizer_rules(app):
         if not rule.arguments or rule.endpoint == "manage.delete":  # a draft only; this one is published
@@ -94,9 +93,8 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_organizer_route(clien
         location = response.headers.get("Location", "")
         if method == "POST" and response.status_code == 400:
             continue  # refused earlier still, for its missing CSRF token
-        assert response.status_code == 302 and re.search(r"/login\?next=", location), (
-            f"{method} {url} answered {response.status_code} {location!r}"
-        )
+        assert response.status_code == 302, f"{method} {url} answered {response.status_code}"
+        assert re.search(r"/login\?next=", location), f"{method} {url} went to {location!r}"
 
 
 @pytest.mark.parametrize("role", list(Role))

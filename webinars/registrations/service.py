@@ -32,12 +32,19 @@ from ..timefmt import iso_utc
 RESEND_INTERVAL = timedelta(minutes=2)
 
 
-class RegistrationRefused(Exception):
+class RegistrationRefused(RuleError):
     """Registration is not possible; ``reason`` is one of: not_published, cancelled, closed."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        if reason == "cancelled":
+            message = _l("This webinar has been cancelled.")
+        else:  # a draft is as closed as a webinar past its deadline, to the public
+            message = _l("Registration is closed.")
+        super().__init__({"registration": [str(message)]})
         self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)

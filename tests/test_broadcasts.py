@@ -193,3 +193,18 @@ def test_follow_up_pages_are_private_to_the_owner(mail_app):
         f"/manage/webinars/{event.id}/registrations/{person.id}/resend", data={"csrf_token": token}
     )
     assert response.status_code == 404
+
+
+def test_an_audience_or_status_outside_the_enums_is_refused_beside_the_field(client, app, auth):
+    owner = make_user()
+    event = make_event(owner)
+    auth.login(owner)
+    url = f"/manage/webinars/{event.id}/messages/new"
+    data = {"audience": "everyone-ever", "subject": "Hello", "body": "Hi", "send": "Send"}
+
+    response = submit(client, url, data)
+    assert response.status_code == 200, "a hand-made audience must be an error on the form, not a 500"
+    assert '<p class="error">' in response.get_data(as_text=True)
+    assert db.session.scalar(select(Broadcast.id)) is None
+    emails = client.get(f"/manage/webinars/{event.id}/emails?status=nonsense")
+    assert emails.status_code == 200, "an unknown status filter shows every email"

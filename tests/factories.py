@@ -69,5 +69,6 @@ def edited(event: Event, **changes: object) -> events.EventData:
         series_id=event.series_id,
         number=event.number,
         tags=[tag.name for tag in event.tags],
+        embed_origins=event.embed_origin_list,
     )
     return dataclasses.replace(current, **changes)  # type: ignore[arg-type]

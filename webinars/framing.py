@@ -7,18 +7,20 @@ that response instead, added as one more directive beside whatever policy the re
 
 from __future__ import annotations
 
-from flask import Response, g
+from flask import Response, request
 
 HEADER = "Content-Security-Policy"
+_KEY = "webinars.frame_ancestors"
 
 
 def allow_framing(origins: list[str]) -> None:
     """Let pages of ``origins`` (and the site itself) frame the current response."""
-    g.frame_ancestors = ["'self'", *origins]
+    # Kept with the request, not in ``g``: an app context (and its ``g``) may outlive one request.
+    request.environ[_KEY] = ["'self'", *origins]
 
 
 def apply(response: Response) -> Response:
-    ancestors: list[str] | None = g.get("frame_ancestors")
+    ancestors: list[str] | None = request.environ.get(_KEY)
     if ancestors is None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response

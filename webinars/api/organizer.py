@@ -20,7 +20,7 @@ from ..series import service as series_service
 from . import schemas
 from .auth import SECURITY_SCHEME, api_user, token_required
 from .paging import paginate
-from .public import REFUSALS
+from .public import EXAMPLE_PERSON, REFUSALS
 
 blp = Blueprint(
     "api_organizer",
@@ -29,6 +29,28 @@ blp = Blueprint(
     description="The webinars you manage, their registrations and emails. Needs a personal API token "
     "(read scope for reading, write scope for changes).",
 )
+
+
+@blp.after_request
+def _private(response: Response) -> Response:
+    # Answers depend on the token: shared caches must not keep them; ETags still revalidate.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Authorization"
+    return response
+
+
+EXAMPLE_WEBINAR = {
+    "title": "Webinar #17: Circular Economy in Latin America",
+    "starts_at": "2030-03-12T19:00:00+00:00",
+    "timezone": "America/Santiago",
+    "duration_minutes": 90,
+    "summary": "Policies and cases.",
+    "join_url": "https://meet.example.org/room-17",
+    "capacity": 100,
+    "speakers": [{"name": "Camila Rojas", "affiliation": "Universidad de Chile"}],
+    "tags": ["SDG 12"],
+    "embed_origins": ["https://www.example.org"],
+}
 
 # Database ids are 32-bit: a larger number in a URL is simply not found.
 ID = "int(min=1, max=2147483647)"
@@ -124,7 +146,7 @@ class Webinars(MethodView):
 
     @blp.doc(**SECURED)
     @WRITE
-    @blp.arguments(schemas.WebinarWriteSchema)
+    @blp.arguments(schemas.WebinarWriteSchema, example=EXAMPLE_WEBINAR)
     @blp.response(201, schemas.OrganizerWebinarSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a draft webinar; publish it to open registration."""
@@ -232,7 +254,7 @@ class Registrations(MethodView):
 
     @blp.doc(**SECURED)
     @WRITE
-    @blp.arguments(schemas.RegistrationAddSchema)
+    @blp.arguments(schemas.RegistrationAddSchema, example=EXAMPLE_PERSON)
     @blp.response(201, schemas.RegistrationAddedSchema)
     @blp.alt_response(200, schema=schemas.RegistrationAddedSchema, description="Already registered.")
     def post(self, data: dict[str, Any], event_id: int) -> Any:

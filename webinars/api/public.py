@@ -27,6 +27,16 @@ blp = Blueprint(
 SLUG_PARAM = {"in": "path", "name": "slug", "schema": {"type": "string", "pattern": schemas.SLUG_PATTERN}}
 
 
+EXAMPLE_PERSON = {
+    "name": "Ana Etxeberria",
+    "email": "ana@example.org",
+    "organisation": "Orkestra",
+    "consent": True,
+    "timezone": "Europe/Madrid",
+    "locale": "es",
+}
+
+
 def public_webinar(slug: str, *, for_registration: bool = False) -> Event:
     event = queries.public_by_slug(slug, for_registration=for_registration) if schemas.is_slug(slug) else None
     if event is None:
@@ -85,7 +95,7 @@ class SignUp(MethodView):
         ),
     ]
 
-    @blp.arguments(schemas.SignUpSchema)
+    @blp.arguments(schemas.SignUpSchema, example=EXAMPLE_PERSON)
     @blp.response(202, schemas.SignUpReceivedSchema)
     def post(self, data: dict[str, Any], slug: str) -> Any:
         """Sign someone up, exactly as the webinar's page does.

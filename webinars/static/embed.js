@@ -14,7 +14,6 @@
   var frame = document.createElement("iframe");
   frame.src = src;
   frame.title = script.getAttribute("data-title") || "Registration";
-  frame.loading = "lazy";
   frame.style.width = "100%";
   frame.style.border = "0";
   frame.style.height = "32rem";

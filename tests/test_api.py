@@ -233,3 +233,65 @@ def test_errors_outside_the_api_stay_html_and_inside_are_problems(client, app):
     assert client.get("/nothing-here").content_type.startswith("text/html")
     body = json.loads(client.delete("/api/v1/webinars").data)
     assert body["status"] == 405
+
+
+def test_sign_ups_racing_for_the_last_seats_through_the_api(app_factory, backend):
+    """Two app instances (two processes' worth of engines), 30 sign-ups released at once, rate
+    limits on: every caller gets the same 202 and the webinar holds exactly its capacity."""
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import pg_engine_options
+
+    options = pg_engine_options() if backend == "postgresql" else {}
+    first = app_factory(RATELIMIT_ENABLED=True)
+    with first.app_context():
+        headers = bearer(token_for(make_user()))
+        starts = (clock.now() + timedelta(days=3)).replace(microsecond=0).isoformat()
+    client = first.test_client()
+    created = client.post(
+        "/api/v1/manage/webinars",
+        headers=headers,
+        json={"title": "Last seats", "starts_at": starts, "timezone": "UTC", "capacity": 3},
+    ).get_json()
+    client.post(f"/api/v1/manage/webinars/{created['id']}/publish", headers=headers)
+    apps = [first, app_factory(RATELIMIT_ENABLED=True, SQLALCHEMY_ENGINE_OPTIONS=options)]
+    people = 30
+    barrier = threading.Barrier(people)
+
+    def sign_up(index: int) -> int:
+        caller = apps[index % len(apps)].test_client()
+        barrier.wait(timeout=60)
+        return caller.post(
+            f"/api/v1/webinars/{created['slug']}/registrations",
+            json={"name": f"Person {index}", "email": f"person{index}@example.org", "consent": True},
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=people) as pool:
+        codes = list(pool.map(sign_up, range(people)))
+
+    assert Counter(codes) == {202: people}
+    with first.app_context():
+        stored = Counter(db.session.scalars(select(Registration.status)))
+        assert stored == {"confirmed": 3, "waitlisted": people - 3}
+        assert db.session.get(Event, created["id"]).seats_taken == 3
+        db.session.remove()
+    cancelled = client.post(f"/api/v1/manage/webinars/{created['id']}/cancel", headers=headers)
+    assert cancelled.get_json()["status"] == "cancelled"
+
+
+def test_sign_up_is_rate_limited_per_address(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_API_REGISTER_PER_ADDRESS="2 per minute")
+    with app.app_context():
+        slug = make_event().slug
+        client = app.test_client()
+        url = f"/api/v1/webinars/{slug}/registrations"
+        person = {"name": "Ana", "email": "ana@example.org", "consent": True}
+        codes = [client.post(url, json=person).status_code for _ in range(3)]
+        other = client.post(url, json={**person, "email": "bea@example.org"})
+        limited = client.post(url, json={**person, "email": "ANA@example.org"})
+        db.session.remove()
+    assert codes == [202, 202, 429]
+    assert other.status_code == 202  # another address from the same client still gets through
+    assert limited.status_code == 429 and limited.content_type == PROBLEM

@@ -10,10 +10,14 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from tests.factories import make_event, make_user
@@ -26,6 +30,11 @@ CHECKS = [
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    # and the API refuses what the document forbids: invalid data, missing auth, other methods
+    negative_data_rejection,
+    ignored_auth,
+    missing_required_header,
+    unsupported_method,
 ]
 
 

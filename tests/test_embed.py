@@ -80,3 +80,10 @@ def test_the_organizer_sees_the_snippet_and_edits_the_origins(client, app):
     assert f'data-webinar="{event.slug}"' in page and "/embed.js" in page
     bad = submit(client, f"/manage/webinars/{event.id}/edit", _form(embed_origins="https://x.org/path"))
     assert "is not an origin" in bad.get_data(as_text=True)
+
+
+def test_hostile_slugs_are_not_found(client, app):
+    for slug in ("%00", "a%00b", "x" * 300, "%C0%AE"):
+        assert client.get(f"/embed/webinars/{slug}").status_code == 404
+        assert client.post(f"/embed/webinars/{slug}", data={}).status_code == 404
+        assert client.get(f"/api/v1/webinars/{slug}").status_code == 404

@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from ..api.schemas import is_slug
 from ..events import queries
 from ..extensions import csrf, limiter
 from ..framing import allow_framing
@@ -40,9 +41,17 @@ def script() -> ResponseReturnValue:
     response = send_from_directory(
         os.path.join(current_app.root_path, "static"), "embed.js", mimetype="text/javascript", max_age=3600
     )
-    # Loaded by pages of other sites: it must not inherit our same-origin-only referrer rule's intent.
+    # Loaded by pages of other sites, including those that require it of every resource (COEP).
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
+
+
+def _public_event(slug: str, *, for_registration: bool = False) -> Event:
+    # A hostile slug (a NUL byte, a megabyte) is simply not found, never sent to the database.
+    event = queries.public_by_slug(slug, for_registration=for_registration) if is_slug(slug) else None
+    if event is None:
+        abort(404)
+    return event
 
 
 def _lang() -> str:
@@ -59,7 +68,7 @@ def _page(
 
 @bp.route("/embed/webinars/<slug>")
 def form(slug: str) -> ResponseReturnValue:
-    event = queries.public_by_slug(slug) or abort(404)
+    event = _public_event(slug)
     return _page(event, EmbedRegistrationForm())
 
 
@@ -67,7 +76,7 @@ def form(slug: str) -> ResponseReturnValue:
 @csrf.exempt  # protected by its own token and an Origin check instead: see security.py
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
 def register(slug: str) -> ResponseReturnValue:
-    event = queries.public_by_slug(slug, for_registration=True) or abort(404)
+    event = _public_event(slug, for_registration=True)
     form = EmbedRegistrationForm()
     try:
         check_post(event, form.embed_token.data)
@@ -95,6 +104,6 @@ def register(slug: str) -> ResponseReturnValue:
 @bp.route("/embed/webinars/<slug>/registered")
 def registered(slug: str) -> ResponseReturnValue:
     """The same answer for a new and a repeated sign-up, as on the webinar's own page."""
-    event = queries.public_by_slug(slug) or abort(404)
+    event = _public_event(slug)
     allow_framing(event.embed_origin_list)
     return render_template("embed/registered.html", event=event, lang=_lang())

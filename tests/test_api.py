@@ -295,3 +295,15 @@ def test_sign_up_is_rate_limited_per_address(app_factory):
     assert codes == [202, 202, 429]
     assert other.status_code == 202  # another address from the same client still gets through
     assert limited.status_code == 429 and limited.content_type == PROBLEM
+
+
+def test_cli_prints_a_token_that_works(client, app):
+    owner = make_user()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["organizers", "token", owner.email, "--scope", "write", "--name", "CRM"])
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    assert secret.startswith("wbn_")
+    assert client.get("/api/v1/manage/webinars", headers=bearer(secret)).status_code == 200
+    unknown = runner.invoke(args=["organizers", "token", "nobody@example.org"])
+    assert unknown.exit_code != 0 and "No account" in unknown.output

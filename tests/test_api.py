@@ -11,9 +11,8 @@ from datetime import timedelta
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import func, select
 
-from tests.conftest import submit
 from tests.factories import make_event, make_user
-from tests.test_views import login
+from tests.helpers import submit
 from webinars import clock
 from webinars.auth import tokens
 from webinars.extensions import db
@@ -38,21 +37,23 @@ def test_openapi_document_is_valid_3_1(client, app):
     validate_openapi(document)  # an independent validator of the OpenAPI 3.1 meta-schema
     assert "/api/v1/webinars/{slug}/registrations" in document["paths"]
     page = client.get("/api/v1/docs/")
-    assert page.status_code == 200 and b"swagger-ui-bundle.js" in page.data
+    assert page.status_code == 200
+    assert b"swagger-ui-bundle.js" in page.data
     assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/v1/docs/assets/index.html").status_code == 404
 
 
-def test_account_page_creates_a_token_shown_once_stored_hashed_and_revocable(client, app):
+def test_account_page_creates_a_token_shown_once_stored_hashed_and_revocable(client, app, auth):
     owner = make_user()
-    login(client, owner)
+    auth.login(owner)
     page = submit(client, "/account/tokens", {"name": "Website", "scope": "read"})
     secret = re.search(r'id="new-token" type="text" readonly value="([^"]+)"', page.get_data(as_text=True))
     assert secret, page.get_data(as_text=True)
     secret_text = secret.group(1)
     assert page.headers["Cache-Control"] == "no-store"
     stored = db.session.scalars(select(ApiToken)).one()
-    assert stored.token_hash != secret_text and secret_text not in stored.token_hash
+    assert stored.token_hash != secret_text
+    assert secret_text not in stored.token_hash
     assert stored.last_used_at is None
     assert secret_text not in client.get("/account/tokens").get_data(as_text=True)  # never shown again
 
@@ -61,17 +62,19 @@ def test_account_page_creates_a_token_shown_once_stored_hashed_and_revocable(cli
     db.session.expire_all()
     assert db.session.get(ApiToken, stored.id).last_used_at is not None
     refused = api.post("/api/v1/manage/webinars", json={}, headers=bearer(secret_text))
-    assert refused.status_code == 403 and refused.content_type == PROBLEM
+    assert refused.status_code == 403
+    assert refused.content_type == PROBLEM
     assert refused.get_json()["reason"] == "insufficient_scope"
 
     submit(client, f"/account/tokens/{stored.id}/revoke", {}, form_page="/account/tokens")
     gone = api.get("/api/v1/manage/webinars", headers=bearer(secret_text))
-    assert gone.status_code == 401 and "Bearer" in gone.headers["WWW-Authenticate"]
+    assert gone.status_code == 401
+    assert "Bearer" in gone.headers["WWW-Authenticate"]
 
 
-def test_session_cookie_is_never_enough(client, app):
+def test_session_cookie_is_never_enough(client, app, auth):
     owner = make_user()
-    login(client, owner)
+    auth.login(owner)
     response = client.post("/api/v1/manage/webinars", json={"title": "x"})
     assert response.status_code == 401
     assert response.content_type == PROBLEM
@@ -86,7 +89,8 @@ def test_public_list_filters_paginates_with_links_and_etags(client, app):
     first = client.get("/api/v1/webinars?per_page=2")
     body = first.get_json()
     assert [item["title"] for item in body["items"]] == ["Upcoming 1", "Upcoming 2"]
-    assert body["meta"]["total"] == 5 and body["meta"]["pages"] == 3
+    assert body["meta"]["total"] == 5
+    assert body["meta"]["pages"] == 3
     assert body["meta"]["links"]["prev"] is None
     assert 'rel="next"' in first.headers["Link"]
     second = client.get(body["meta"]["links"]["next"])
@@ -101,10 +105,12 @@ def test_public_list_filters_paginates_with_links_and_etags(client, app):
     assert client.get("/api/v1/webinars?per_page=2", headers={"If-None-Match": etag}).status_code == 304
 
     one = client.get(f"/api/v1/webinars/{body['items'][0]['slug']}")
-    assert one.status_code == 200 and one.headers["ETag"]
+    assert one.status_code == 200
+    assert one.headers["ETag"]
     assert client.get("/api/v1/webinars/draft-none").status_code == 404
     bad = client.get("/api/v1/webinars?when=tomorrow&page=0")
-    assert bad.status_code == 422 and bad.content_type == PROBLEM
+    assert bad.status_code == 422
+    assert bad.content_type == PROBLEM
     assert set(bad.get_json()["errors"]) == {"when", "page"}
 
 
@@ -121,7 +127,8 @@ def test_public_sign_up_answers_the_same_for_new_and_repeated_addresses(client, 
     assert statuses == {"ana@example.org": "confirmed", "bea@example.org": "waitlisted"}
 
     invalid = client.post(url, json={"name": "\x00", "email": "nope", "consent": False})
-    assert invalid.status_code == 422 and invalid.content_type == PROBLEM
+    assert invalid.status_code == 422
+    assert invalid.content_type == PROBLEM
     assert set(invalid.get_json()["errors"]) == {"name", "email", "consent"}
     assert client.post(url, data="name=x", content_type="text/plain").status_code == 422
 
@@ -157,7 +164,8 @@ def test_organizer_drives_a_webinar_through_the_same_services(client, app):
     )
     assert created.status_code == 201, created.get_json()
     webinar = created.get_json()
-    assert webinar["status"] == "draft" and webinar["embed_origins"] == ["https://news.example.org"]
+    assert webinar["status"] == "draft"
+    assert webinar["embed_origins"] == ["https://news.example.org"]
     assert 'data-webinar="webinar-17-' in webinar["embed_snippet"]
     event_url = f"/api/v1/manage/webinars/{webinar['id']}"
     assert created.headers["Location"].endswith(event_url)
@@ -179,7 +187,8 @@ def test_organizer_drives_a_webinar_through_the_same_services(client, app):
         headers=headers,
         json={"name": "Bea", "email": "bea@example.org", "consent": True},
     )
-    assert again.status_code == 200 and again.get_json()["created"] is False
+    assert again.status_code == 200
+    assert again.get_json()["created"] is False
 
     listing = client.get(f"{event_url}/registrations?status=confirmed", headers=headers).get_json()
     assert [item["email"] for item in listing["items"]] == ["ana@example.org"]
@@ -192,19 +201,22 @@ def test_organizer_drives_a_webinar_through_the_same_services(client, app):
 
     later = starts + timedelta(days=1)
     moved = client.post(f"{event_url}/reschedule", headers=headers, json={"starts_at": later.isoformat()})
-    assert moved.status_code == 200 and moved.get_json()["sequence"] == 1
+    assert moved.status_code == 200
+    assert moved.get_json()["sequence"] == 1
     updates = db.session.scalar(select(func.count()).where(OutboxMessage.kind == "event_updated"))
     assert updates == 1  # Bea, the one confirmed attendee
 
     past = client.patch(event_url, headers=headers, json={"starts_at": "2001-01-01T10:00:00+00:00"})
-    assert past.status_code == 422 and "starts_at" in past.get_json()["errors"]
+    assert past.status_code == 422
+    assert "starts_at" in past.get_json()["errors"]
     naive = client.patch(event_url, headers=headers, json={"starts_at": "2031-01-01T10:00:00"})
     assert naive.status_code == 422
 
     export = client.get(f"{event_url}/registrations.csv", headers=headers)
     assert export.content_type.startswith("text/csv")
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:4] == ["name", "email", "organisation", "status"] and len(rows) == 3
+    assert rows[0][:4] == ["name", "email", "organisation", "status"]
+    assert len(rows) == 3
 
     emails = client.get(f"{event_url}/emails", headers=headers).get_json()
     assert {item["kind"] for item in emails["items"]} >= {
@@ -242,7 +254,7 @@ def test_sign_ups_racing_for_the_last_seats_through_the_api(app_factory, backend
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.conftest import pg_engine_options
+    from tests.helpers import pg_engine_options
 
     options = pg_engine_options() if backend == "postgresql" else {}
     first = app_factory(RATELIMIT_ENABLED=True)
@@ -294,7 +306,8 @@ def test_sign_up_is_rate_limited_per_address(app_factory):
         db.session.remove()
     assert codes == [202, 202, 429]
     assert other.status_code == 202  # another address from the same client still gets through
-    assert limited.status_code == 429 and limited.content_type == PROBLEM
+    assert limited.status_code == 429
+    assert limited.content_type == PROBLEM
 
 
 def test_cli_prints_a_token_that_works(client, app):
@@ -306,4 +319,5 @@ def test_cli_prints_a_token_that_works(client, app):
     assert secret.startswith("wbn_")
     assert client.get("/api/v1/manage/webinars", headers=bearer(secret)).status_code == 200
     unknown = runner.invoke(args=["organizers", "token", "nobody@example.org"])
-    assert unknown.exit_code != 0 and "No account" in unknown.output
+    assert unknown.exit_code != 0
+    assert "No account" in unknown.output

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from tests.factories import make_event
+from tests.helpers import submit
 from webinars.extensions import db
 from webinars.models import Registration
 
@@ -49,7 +50,8 @@ def test_a_post_from_the_form_itself_registers(client, app):
         data=_person(token),
         headers={"Origin": OWN, "Sec-Fetch-Site": "same-origin"},
     )
-    assert response.status_code == 302 and "/registered" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/registered" in response.headers["Location"]
     assert _count() == 1
 
 
@@ -69,17 +71,27 @@ def test_posts_from_elsewhere_or_without_a_valid_token_are_refused(client, app):
     assert _count() == 0
 
 
-def test_the_organizer_sees_the_snippet_and_edits_the_origins(client, app):
-    from tests.conftest import submit
-    from tests.test_manage import _form
-    from tests.test_views import login
-
+def test_the_organizer_sees_the_snippet_and_edits_the_origins(client, app, auth):
     event = make_event(embed_origins=["https://news.example.org"])
-    login(client, event.owner)
+    auth.login(event.owner)
     page = html.unescape(client.get(f"/manage/webinars/{event.id}").get_data(as_text=True))
-    assert f'data-webinar="{event.slug}"' in page and "/embed.js" in page
-    bad = submit(client, f"/manage/webinars/{event.id}/edit", _form(embed_origins="https://x.org/path"))
+    assert f'data-webinar="{event.slug}"' in page
+    assert "/embed.js" in page
+    edit = f"/manage/webinars/{event.id}/edit"
+    form = {
+        "title": event.title,
+        "start_date": "2031-03-12",
+        "start_time": "16:00",
+        "timezone": "America/Santiago",
+        "duration": "90",
+        "reminders": "1440, 60",
+    }
+    bad = submit(client, edit, {**form, "embed_origins": "https://x.org/path"})
     assert "is not an origin" in bad.get_data(as_text=True)
+    good = submit(client, edit, {**form, "embed_origins": "https://X.org/\nhttp://127.0.0.1:8080"})
+    assert good.status_code == 302
+    db.session.expire_all()
+    assert event.embed_origin_list == ["https://x.org", "http://127.0.0.1:8080"]
 
 
 def test_hostile_slugs_are_not_found(client, app):

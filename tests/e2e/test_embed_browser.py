@@ -17,8 +17,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from tests.conftest import free_port
 from tests.factories import make_event
+from tests.helpers import free_port
 from webinars.extensions import db
 from webinars.models import Registration, RegistrationStatus
 

@@ -211,6 +211,10 @@ def test_organizer_drives_a_webinar_through_the_same_services(client, app):
     assert "starts_at" in past.get_json()["errors"]
     naive = client.patch(event_url, headers=headers, json={"starts_at": "2031-01-01T10:00:00"})
     assert naive.status_code == 422
+    for far in ("9999-12-31T23:59:59-23:00", "0001-01-01T00:00:00+05:00"):
+        edge = client.post(f"{event_url}/reschedule", headers=headers, json={"starts_at": far})
+        assert edge.status_code == 422
+        assert list(edge.get_json()["errors"]) == ["starts_at"]
 
     export = client.get(f"{event_url}/registrations.csv", headers=headers)
     assert export.content_type.startswith("text/csv")

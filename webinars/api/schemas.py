@@ -8,6 +8,7 @@ they do not know.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
@@ -88,6 +89,20 @@ class WebUrl(fields.Url):
         if _CONTROL_ONE_LINE.search(text) or _SURROGATE.search(text):
             raise ValidationError("Control characters are not allowed.")
         return text
+
+
+class Instant(fields.AwareDateTime):
+    """A moment with its UTC offset, within years a webinar can have: far ends of the calendar would
+    overflow once a duration or a time zone is applied to them."""
+
+    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+    LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not self.EARLIEST <= moment < self.LATEST:
+            raise ValidationError("Give a moment between the years 2000 and 2199.")
+        return moment
 
 
 # --- shared pieces -------------------------------------------------------------------------------
@@ -234,7 +249,7 @@ class WebinarWriteSchema(Schema):
     """A webinar as an organizer writes it. On PATCH every field is optional."""
 
     title = Line(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
-    starts_at = fields.AwareDateTime(required=True, metadata={"description": "With a UTC offset."})
+    starts_at = Instant(required=True, metadata={"description": "With a UTC offset."})
     timezone = TimeZone(required=True, validate=validate.Length(max=64))
     duration_minutes = fields.Integer(load_default=60, validate=validate.Range(min=5, max=24 * 60))
     summary = Line(load_default="", validate=validate.Length(max=500))
@@ -243,7 +258,7 @@ class WebinarWriteSchema(Schema):
     capacity = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000)
     )
-    registration_deadline = fields.AwareDateTime(load_default=None, allow_none=True)
+    registration_deadline = Instant(load_default=None, allow_none=True)
     speakers = fields.List(fields.Nested(SpeakerSchema), load_default=list, validate=validate.Length(max=20))
     reminder_minutes = fields.List(
         fields.Integer(validate=validate.Range(min=5, max=60 * 24 * 60)),
@@ -276,7 +291,7 @@ class WebinarPatchSchema(WebinarWriteSchema):
 
 
 class RescheduleSchema(Schema):
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = Instant(required=True)
     duration_minutes = fields.Integer(validate=validate.Range(min=5, max=24 * 60))
     timezone = TimeZone(validate=validate.Length(max=64))
 

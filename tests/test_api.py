@@ -114,6 +114,28 @@ def test_public_list_filters_paginates_with_links_and_etags(client, app):
     assert set(bad.get_json()["errors"]) == {"when", "page"}
 
 
+def test_series_are_listed_with_their_counts(client, app):
+    from webinars.series import service as series_service
+
+    owner = make_user()
+    series = series_service.create_series(owner, series_service.SeriesData(title="Smart Regions"))
+    make_event(owner, series_id=series.id)
+    listed = client.get("/api/v1/series").get_json()["items"]
+    assert listed == [
+        {
+            "slug": series.slug,
+            "title": "Smart Regions",
+            "description_md": "",
+            "upcoming_count": 1,
+            "past_count": 0,
+        }
+    ]
+    assert client.get(f"/api/v1/series/{series.slug}").get_json() == listed[0]
+    assert client.get("/api/v1/series/nothing").status_code == 404
+    in_series = client.get(f"/api/v1/webinars?series={series.slug}").get_json()["items"]
+    assert [item["series"]["slug"] for item in in_series] == [series.slug]
+
+
 def test_public_sign_up_answers_the_same_for_new_and_repeated_addresses(client, app):
     event = make_event(capacity=1)
     url = f"/api/v1/webinars/{event.slug}/registrations"

@@ -137,15 +137,26 @@ class SeriesList(MethodView):
     @blp.response(200, schemas.SeriesListSchema)
     def get(self) -> Any:
         """Every series, with its numbers of upcoming and past webinars."""
-        return {
-            "items": [
-                {
-                    "slug": series.slug,
-                    "title": series.title,
-                    "description_md": series.description_md,
-                    "upcoming_count": upcoming,
-                    "past_count": past,
-                }
-                for series, upcoming, past in series_service.public_list()
-            ]
-        }
+        return {"items": [_series(*row) for row in series_service.public_list()]}
+
+
+def _series(series: Series, upcoming: int, past: int) -> dict[str, Any]:
+    return {
+        "slug": series.slug,
+        "title": series.title,
+        "description_md": series.description_md,
+        "upcoming_count": upcoming,
+        "past_count": past,
+    }
+
+
+@blp.route("/series/<slug>", parameters=[SLUG_PARAM])
+class SeriesItem(MethodView):
+    @blp.etag
+    @blp.response(200, schemas.SeriesSchema)
+    def get(self, slug: str) -> Any:
+        """One series; its webinars are listed by GET /webinars?series=<slug>."""
+        for row in series_service.public_list() if schemas.is_slug(slug) else []:
+            if row[0].slug == slug:
+                return _series(*row)
+        abort(404, message="No series has this slug.")

@@ -13,11 +13,13 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import broadcasts, cli, database, mail, templating
+from . import api, broadcasts, cli, database, framing, mail, templating
+from .api import problems
 from .auth.views import bp as auth_bp
 from .broadcasts.views import bp as broadcasts_bp
 from .calendar.views import bp as calendar_bp
 from .database import set_writing
+from .embed.views import bp as embed_bp
 from .events.manage import bp as manage_bp
 from .events.views import bp as events_bp
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -104,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_bp)
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(broadcasts_bp)
+    app.register_blueprint(embed_bp)
+    api.init_app(app)
 
 
 def _register_mail_producers(app: Flask) -> None:
@@ -125,9 +129,8 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        return framing.apply(response)
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -149,6 +152,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:
+        if problems.is_api_request():
+            return problems.from_http_exception(error)
         code = error.code or 500
         if code not in pages:
             return error
@@ -157,5 +162,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(error: Exception) -> ResponseReturnValue:
+        if problems.is_api_request():
+            return problems.problem(500, detail="The request could not be completed; try again later.")
         title, message = pages[500]
         return render_template("errors/error.html", title=title, message=message), 500

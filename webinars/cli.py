@@ -10,10 +10,15 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 from flask.globals import app_ctx
+from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from .auth import service as accounts
+from .auth import tokens
+from .extensions import db
 from .mail import worker
+from .models import TokenScope, User
+from .text import normalise_email
 
 organizers = AppGroup("organizers", help="Manage organizer accounts.")
 
@@ -37,6 +42,23 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
         raise click.ClickException(f"An account for {error} already exists.") from error
     role = "administrator" if user.is_admin else "organizer"
     click.echo(f"Created {role} {user.name} <{user.email}>.")
+
+
+@organizers.command("token")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True)
+def create_token(email: str, name: str, scope: str) -> None:
+    """Create a personal API token for an organizer and print it (shown this once), for scripts."""
+    try:
+        address = normalise_email(email)
+    except ValueError as error:
+        raise click.ClickException(f"Invalid email address: {error}") from error
+    user = db.session.scalars(select(User).where(User.email == address)).first()
+    if user is None:
+        raise click.ClickException(f"No account for {address}.")
+    _token, secret = tokens.create_token(user, name, TokenScope(scope))
+    click.echo(secret)
 
 
 @click.command("worker")

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from markupsafe import Markup
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -16,3 +17,9 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 def site_host() -> str:
     return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def embed_snippet(slug: str) -> str:
+    """The one line an organizer pastes into a page of their website to show a webinar's sign-up form."""
+    source = external_url("embed.script")
+    return str(Markup('<script src="{}" data-webinar="{}" async></script>').format(source, slug))

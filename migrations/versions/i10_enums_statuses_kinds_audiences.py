@@ -6,7 +6,7 @@ enum: this revision checks every stored value first, so an upgrade stops with a 
 rather than failing later on the first page that reads an unknown one.
 
 Revision ID: i10_enums
-Revises: 0001
+Revises: i16_api
 Create Date: 2026-11-25 09:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "i10_enums"
-down_revision = "0001"
+down_revision = "i16_api"
 branch_labels = None
 depends_on = None
 
@@ -38,6 +38,7 @@ ALLOWED = {
     ),
     ("broadcast", "kind"): ("message", "recording"),
     ("broadcast", "audience"): ("confirmed", "waitlisted", "all", "attended", "absent"),
+    ("api_token", "scope"): ("read", "write"),
 }
 
 

@@ -2,17 +2,30 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from ..extensions import limiter
 from ..forms import apply_rule_error
+from ..models import TokenScope
 from ..permissions import require_admin, signed_in
 from ..rules import RuleError
 from . import service
-from .forms import AccountForm, LoginForm, OrganizerForm
+from . import tokens as api_tokens
+from .forms import AccountForm, ApiTokenForm, LoginForm, OrganizerForm
 
 bp = Blueprint("auth", __name__)
 
@@ -79,3 +92,35 @@ def organizers() -> ResponseReturnValue:
             flash(_("Organizer account created."), "success")
             return redirect(url_for("auth.organizers"))
     return render_template("auth/organizers.html", form=form, users=service.organizers())
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@signed_in
+def tokens() -> ResponseReturnValue:
+    """Personal API tokens: create one (its secret is shown this once), see when each was last used."""
+    form = ApiTokenForm()
+    secret = None
+    if form.validate_on_submit():
+        _token, secret = api_tokens.create_token(current_user, form.name.data, TokenScope(form.scope.data))
+        form = ApiTokenForm(formdata=None)
+    response = make_response(
+        render_template(
+            "auth/tokens.html",
+            form=form,
+            secret=secret,
+            tokens=api_tokens.tokens_of(current_user),
+            action_form=FlaskForm(),
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"  # the page may carry a secret
+    return response
+
+
+@bp.route("/account/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
+@signed_in
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if api_tokens.revoke(current_user, token_id):
+        flash(_("Token revoked: it no longer works."), "success")
+    return redirect(url_for("auth.tokens"))

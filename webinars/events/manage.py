@@ -15,10 +15,12 @@ from ..extensions import db
 from ..forms import apply_rule_error, enum_arg
 from ..models import Event, RegistrationStatus
 from ..permissions import Capability, event_for, events_visible_to, require_sign_in
+from ..registrations import export
 from ..registrations import service as registrations_service
 from ..rules import RuleError
 from ..text import render_markdown
 from ..timefmt import timezone_names
+from ..urls import embed_snippet
 from . import queries, service
 from .forms import EventForm
 
@@ -71,6 +73,7 @@ def event(event_id: int) -> ResponseReturnValue:
         "manage/event.html",
         event=event,
         counts=counts,
+        embed_snippet=embed_snippet(event.slug),
         description=render_markdown(event.description_md),
         action_form=FlaskForm(),
     )
@@ -147,7 +150,7 @@ def registrations(event_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
     status = enum_arg(RegistrationStatus, request.args.get("status"))
     page = db.paginate(
-        registrations_service.of_event(event, status),
+        export.registrations_query(event, status),
         per_page=current_app.config["PER_PAGE"],
         error_out=False,
     )
@@ -167,9 +170,8 @@ def registrations(event_id: int) -> ResponseReturnValue:
 def registrations_csv(event_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
     status = enum_arg(RegistrationStatus, request.args.get("status"))
-    filename = f"{event.slug}-registrations.csv"
     return Response(
-        registrations_service.export_csv(event, status),
+        export.csv_text(event, status),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{export.filename(event)}"'},
     )

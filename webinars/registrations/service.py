@@ -8,14 +8,12 @@ any number of processes, and no seat is ever counted twice.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
@@ -26,7 +24,6 @@ from ..mail import notifications
 from ..models import Event, EventStatus, MailKind, OutboxMessage, Registration, RegistrationStatus
 from ..rules import RuleError
 from ..text import new_token, normalise_email, single_line
-from ..timefmt import iso_utc
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
 RESEND_INTERVAL = timedelta(minutes=2)
@@ -263,15 +260,7 @@ def unsubscribe(registration: Registration) -> None:
         db.session.commit()
 
 
-# --- reading and exporting ---------------------------------------------------------------------------
-
-
-def of_event(event: Event, status: RegistrationStatus | None = None) -> Select[Registration]:
-    """A select() of the webinar's registrations (only those in ``status`` if given), oldest first."""
-    query = select(Registration).where(Registration.event_id == event.id)
-    if status is not None:
-        query = query.where(Registration.status == status)
-    return query.order_by(Registration.created_at, Registration.id)
+# --- reading (the CSV export is registrations.export) ------------------------------------------
 
 
 def status_counts(event_ids: list[int]) -> dict[int, dict[RegistrationStatus, int]]:
@@ -286,33 +275,3 @@ def status_counts(event_ids: list[int]) -> dict[int, dict[RegistrationStatus, in
         for event_id, status, count in rows:
             counts[event_id][status] = count
     return counts
-
-
-CSV_COLUMNS = ("name", "email", "organisation", "status", "registered_at", "confirmed_at", "cancelled_at")
-
-
-def _csv_cell(value: object) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ is read as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def export_csv(event: Event, status: RegistrationStatus | None = None) -> str:
-    """The registrations as CSV, with a byte-order mark so spreadsheets read it as UTF-8."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for registration in db.session.scalars(of_event(event, status).execution_options(yield_per=500)):
-        writer.writerow(
-            _csv_cell(value)
-            for value in (
-                registration.name,
-                registration.email,
-                registration.organisation,
-                registration.status,
-                iso_utc(registration.created_at),
-                registration.confirmed_at and iso_utc(registration.confirmed_at),
-                registration.cancelled_at and iso_utc(registration.cancelled_at),
-            )
-        )
-    return "\ufeff" + buffer.getvalue()

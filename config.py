@@ -74,6 +74,13 @@ class Config:
 
     PER_PAGE = _int("PER_PAGE", 50)
 
+    # Days after a webinar when the worker replaces its attendees' personal data (see README, Privacy).
+    RETENTION_DAYS = _int("RETENTION_DAYS", 365)
+    # Participant reports (Zoom, Teams, Meet) larger than this are refused with a message on the form.
+    ATTENDANCE_UPLOAD_MAX_BYTES = _int("ATTENDANCE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+    # Any request body beyond this is refused before it is read (413).
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
@@ -20,3 +22,13 @@ def valid_email(form: Form, field: Field) -> None:
 def valid_timezone(form: Form, field: Field) -> None:
     if not is_timezone((field.data or "").strip()):
         raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
+
+
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def no_control_characters(form: Form, field: Field) -> None:
+    """Typed text keeps its line breaks and tabs, never other control characters."""
+    values = field.data if isinstance(field.data, list) else [field.data]
+    if any(isinstance(value, str) and _CONTROL_EXCEPT_LINES.search(value) for value in values):
+        raise ValidationError(_l("Remove the invisible control characters from this text."))

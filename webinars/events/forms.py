@@ -6,10 +6,12 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -50,6 +52,9 @@ class EventForm(FlaskForm):
     )
     number = IntegerField(_l("Number in the series"), validators=[Optional(), NumberRange(min=1, max=100000)])
     tags = StringField(_l("Topics"), validators=[Optional(), Length(max=500)])
+    approval_required = BooleanField(_l("Approve each sign-up before it gets a seat"))
+    # The webinar being duplicated, whose questions the new one starts with.
+    copy_from = HiddenField()
     reminders = StringField(
         _l("Reminders (minutes before the start)"),
         default=DEFAULT_REMINDER_OFFSETS,
@@ -91,7 +96,29 @@ class EventForm(FlaskForm):
             series_id=self.series.data or None,
             number=self.number.data,
             tags=[name for name in (self.tags.data or "").split(",") if name.strip()],
+            approval_required=bool(self.approval_required.data),
         )
+
+    def fill_from_data(self, data: EventData) -> None:
+        """Prefill from ``data`` without a start: the organizer picks the new date and time."""
+        self.title.data = data.title
+        self.summary.data = data.summary
+        self.description.data = data.description_md
+        self.timezone.data = data.timezone
+        self.duration.data = data.duration_minutes
+        self.join_url.data = data.join_url
+        self.capacity.data = data.capacity
+        self.reminders.data = data.reminder_offsets
+        self.series.data = data.series_id or 0
+        self.number.data = data.number
+        self.tags.data = ", ".join(data.tags)
+        self.approval_required.data = data.approval_required
+        while len(self.speakers.entries):
+            self.speakers.pop_entry()
+        for name, affiliation in data.speakers:
+            self.speakers.append_entry({"name": name, "affiliation": affiliation})
+        for _ in range(max(2, 3 - len(data.speakers))):
+            self.speakers.append_entry()
 
     def fill_from(self, event: Event) -> None:
         zone = ZoneInfo(event.timezone)
@@ -109,6 +136,7 @@ class EventForm(FlaskForm):
         self.series.data = event.series_id or 0
         self.number.data = event.number
         self.tags.data = ", ".join(tag.name for tag in event.tags)
+        self.approval_required.data = event.approval_required
         if event.registration_deadline:
             local_deadline = event.registration_deadline.astimezone(zone)
             self.deadline_date.data = local_deadline.date()

@@ -7,14 +7,20 @@ import io
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..models import Event, Registration, RegistrationStatus
+from ..privacy import service as privacy
+from ..questions import service as questions
+from ..registrations import service as registration_service
+from ..registrations.forms import DecisionForm
 from ..series import service as series_service
 from ..text import render_markdown
 from ..timefmt import iso_utc, timezone_names
@@ -65,30 +71,49 @@ def _offer_series(form: EventForm) -> None:
     ]
 
 
-def _render_form(form: EventForm, event: Event | None = None) -> str:
-    return render_template("manage/event_form.html", form=form, event=event, timezones=timezone_names())
+def _render_form(form: EventForm, event: Event | None = None, source: Event | None = None) -> str:
+    return render_template(
+        "manage/event_form.html", form=form, event=event, source=source, timezones=timezone_names()
+    )
 
 
-def _apply_rule_errors(form: EventForm, error: service.RuleError) -> None:
+def apply_rule_errors(form: FlaskForm, error: service.RuleError) -> None:
+    """Show each of the service's messages next to its field (the first field when there is none)."""
+    first = next(field for field in form if field.type not in ("CSRFTokenField", "HiddenField"))
     for name, message in error.errors.items():
-        getattr(form, name, form.title).errors.append(message)
+        field = getattr(form, name, None) or first
+        if isinstance(field.errors, tuple):
+            field.errors = list(field.errors)
+        field.errors.append(message)
 
 
 @bp.route("/webinars/new", methods=["GET", "POST"])
 def new() -> ResponseReturnValue:
     form = EventForm()
     _offer_series(form)
+    source = _duplicated(form)
+    if request.method == "GET" and source is not None:
+        form.fill_from_data(service.duplicate_data(source))
+        form.copy_from.data = str(source.id)
     if request.method == "GET" and not form.timezone.data:
         form.timezone.data = "UTC"
     if form.validate_on_submit():
         try:
-            event = service.create_event(current_user, form.to_data())
+            event = service.create_event(current_user, form.to_data(), copied_from=source)
         except service.RuleError as error:
-            _apply_rule_errors(form, error)
+            apply_rule_errors(form, error)
         else:
             flash(_("Draft saved. Publish it when you are ready."), "success")
             return redirect(url_for("manage.event", event_id=event.id))
-    return _render_form(form)
+    return _render_form(form, source=source)
+
+
+def _duplicated(form: EventForm) -> Event | None:
+    """The webinar being duplicated ("make #17 from #16"), if the organizer may manage it."""
+    value = request.args.get("from") if request.method == "GET" else form.copy_from.data
+    if not value or not str(value).isdigit() or len(str(value)) > 12:
+        return None
+    return owned_event(int(value))
 
 
 @bp.route("/webinars/<int:event_id>")
@@ -115,7 +140,7 @@ def edit(event_id: int) -> ResponseReturnValue:
         try:
             notified = service.update_event(event, form.to_data())
         except service.RuleError as error:
-            _apply_rule_errors(form, error)
+            apply_rule_errors(form, error)
         else:
             if notified:
                 flash(_("Saved. Confirmed attendees will receive the updated invitation."), "success")
@@ -165,7 +190,9 @@ def _registrations_query(event: Event, status: str | None):  # type: ignore[no-u
     query = select(Registration).where(Registration.event_id == event.id)
     if status in set(RegistrationStatus):
         query = query.where(Registration.status == status)
-    return query.order_by(Registration.created_at, Registration.id)
+    return query.order_by(Registration.created_at, Registration.id).options(
+        selectinload(Registration.answers)
+    )
 
 
 @bp.route("/webinars/<int:event_id>/registrations")
@@ -184,7 +211,51 @@ def registrations(event_id: int) -> ResponseReturnValue:
         counts=counts,
         statuses=list(RegistrationStatus),
         action_form=FlaskForm(),
+        decision_form=DecisionForm(),
+        columns=questions.answer_columns(event),
+        answers_of=questions.answers_by_question,
+        display=questions.display_value,
+        locale=str(get_locale() or "en"),
     )
+
+
+@bp.route("/webinars/<int:event_id>/registrations/decide", methods=["POST"])
+def decide(event_id: int) -> ResponseReturnValue:
+    """Approve or decline the ticked sign-ups (or the one whose own button was pressed)."""
+    event = owned_event(event_id)
+    form = DecisionForm()
+    back = url_for("manage.registrations", event_id=event.id, status=request.args.get("status"))
+    if not form.validate_on_submit():
+        for message in form.reason.errors:
+            flash(message, "error")
+        return redirect(back)
+    decision = request.form.get("decision", "")
+    chosen = request.form.getlist("registration", type=int)
+    if decision not in ("approve", "decline") or not chosen:
+        flash(_("Tick at least one person, then choose Approve or Decline."), "error")
+        return redirect(back)
+    changed = registration_service.decide(
+        event, chosen[:10_000], approve_them=decision == "approve", reason=form.reason.data or ""
+    )
+    if decision == "approve":
+        flash(ngettext("%(num)s person approved.", "%(num)s people approved.", changed), "success")
+    else:
+        flash(ngettext("%(num)s person declined.", "%(num)s people declined.", changed), "success")
+    return redirect(back)
+
+
+@bp.route("/webinars/<int:event_id>/registrations/<int:registration_id>/erase", methods=["POST"])
+def erase(event_id: int, registration_id: int) -> ResponseReturnValue:
+    """An organizer erases one person's personal data (for example after a request by email)."""
+    event = owned_event(event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.event_id != event.id:
+        abort(404)
+    privacy.erase(registration)
+    flash(_("The person's data was erased; their seat, if they had one, went to the waitlist."), "success")
+    return redirect(url_for("manage.registrations", event_id=event.id))
 
 
 def _csv_cell(value: object) -> str:
@@ -199,12 +270,24 @@ def registrations_csv(event_id: int) -> ResponseReturnValue:
     status = request.args.get("status") or None
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    columns = questions.answer_columns(event)
+    locale = str(get_locale() or "en")
     writer.writerow(
-        ["name", "email", "organisation", "status", "registered_at", "confirmed_at", "cancelled_at"]
+        [
+            "name",
+            "email",
+            "organisation",
+            "status",
+            "registered_at",
+            "confirmed_at",
+            "cancelled_at",
+            "attended",
+            "minutes_attended",
+            *(_csv_cell(question.label) for question in columns),
+        ]
     )
-    for registration in db.session.scalars(
-        _registrations_query(event, status).execution_options(yield_per=500)
-    ):
+    for registration in db.session.scalars(_registrations_query(event, status)):
+        given = questions.answers_by_question(registration)
         writer.writerow(
             _csv_cell(value)
             for value in (
@@ -215,6 +298,12 @@ def registrations_csv(event_id: int) -> ResponseReturnValue:
                 iso_utc(registration.created_at),
                 registration.confirmed_at and iso_utc(registration.confirmed_at),
                 registration.cancelled_at and iso_utc(registration.cancelled_at),
+                "" if registration.attended is None else ("yes" if registration.attended else "no"),
+                registration.attended_minutes,
+                *(
+                    questions.display_value(given[question.id], locale) if question.id in given else ""
+                    for question in columns
+                ),
             )
         )
     filename = f"{event.slug}-registrations.csv"

@@ -79,6 +79,8 @@ def decode(data: bytes) -> str:
         encoding = "utf-16-be"
     else:
         encoding = "utf-8"
+    if encoding.startswith("utf-8") and b"\x00" in data[:65536]:
+        raise ReportError("binary")  # images, PDFs, spreadsheets: text never holds NUL bytes
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:

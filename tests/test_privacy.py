@@ -10,7 +10,6 @@ from sqlalchemy import select
 from tests.conftest import submit
 from tests.factories import make_event, make_user
 from tests.test_views import login
-from webinars import clock
 from webinars.attendance import service as attendance
 from webinars.attendance.parsers import Participant, Report
 from webinars.extensions import db

@@ -59,10 +59,41 @@ class Report:
 
 MAX_ROWS = 100_000
 
-_NAME_HEADERS = ("name (original name)", "user name (original name)", "name", "full name", "participant")
-_EMAIL_HEADERS = ("user email", "email", "e-mail", "email address", "participant id (upn)")
-_MINUTE_HEADERS = ("duration (minutes)", "time in session (minutes)", "total duration (minutes)")
-_TEXT_DURATION_HEADERS = ("in-meeting duration", "duration", "attendance duration")
+_NAME_HEADERS = (
+    "name (original name)",
+    "user name (original name)",
+    "name",
+    "full name",
+    "display name",
+    "participant name",
+    "attendee name",
+    "user name",
+    "participant",
+)
+_EMAIL_HEADERS = (
+    "user email",
+    "email",
+    "e-mail",
+    "email address",
+    "attendee email",
+    "participant email",
+    "participant id (upn)",
+)
+_MINUTE_HEADERS = (
+    "duration (minutes)",
+    "time in session (minutes)",
+    "total duration (minutes)",
+    "duration (mins)",
+    "minutes",
+)
+_TEXT_DURATION_HEADERS = (
+    "in-meeting duration",
+    "duration",
+    "attendance duration",
+    "total duration",
+    "time in meeting",
+    "time in call",
+)
 
 
 def decode(data: bytes) -> str:

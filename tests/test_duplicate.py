@@ -69,3 +69,11 @@ def test_someone_elses_webinar_cannot_be_duplicated(client, app):
     other = make_event()
     assert client.get(f"/manage/webinars/new?from={other.id}").status_code == 404
     assert client.get("/manage/webinars/new?from=99999999999999999999").status_code == 200
+
+
+def test_organizer_tool_pages_are_private_to_the_webinars_owners(client, app):
+    owner = make_user()
+    event = make_event(owner)
+    login(client, make_user())
+    for page in ("questions/", "attendance/", "registrations"):
+        assert client.get(f"/manage/webinars/{event.id}/{page}").status_code == 404

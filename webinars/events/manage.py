@@ -120,10 +120,14 @@ def _duplicated(form: EventForm) -> Event | None:
 def event(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
     counts = _status_counts([event.id])[event.id]
+    attended = db.session.scalar(
+        select(func.count()).where(Registration.event_id == event.id, Registration.attended.is_(True))
+    )
     return render_template(
         "manage/event.html",
         event=event,
         counts=counts,
+        attended=attended,
         description=render_markdown(event.description_md),
         action_form=FlaskForm(),
     )

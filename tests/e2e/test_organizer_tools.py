@@ -88,6 +88,23 @@ def test_sign_up_with_questions_and_approval(live_server: str, live_app: Flask, 
     expect(page.get_by_role("status")).to_contain_text("1 person approved.")
     expect(page.get_by_role("row").filter(has_text="camila@example.org")).to_contain_text("Confirmed")
 
+    # After the webinar: the Zoom participant report marks her attended (two joins, 25 + 20 minutes).
+    page.goto(f"{live_server}/manage/webinars/{event_id}")
+    page.get_by_role("link", name="Attendance").click()
+    report = (
+        "Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest\r\n"
+        "Camila Rojas,camila@example.org,11/25/2026 04:00:00 PM,11/25/2026 04:25:00 PM,25,Yes\r\n"
+        "Camila Rojas,camila@example.org,11/25/2026 04:30:00 PM,11/25/2026 04:50:00 PM,20,Yes\r\n"
+        "Someone Else,,11/25/2026 04:00:00 PM,11/25/2026 04:05:00 PM,5,Yes\r\n"
+    )
+    page.get_by_label("Participant report (CSV from Zoom, Microsoft Teams or Google Meet)").set_input_files(
+        files=[{"name": "participants.csv", "mimeType": "text/csv", "buffer": report.encode()}]
+    )
+    page.get_by_label("Minimum minutes to count as attended").fill("30")
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("status")).to_contain_text("2 participants: 1 matched, 1 not matched")
+    expect(page.get_by_role("row").filter(has_text="Someone Else")).to_be_visible()
+
     with live_app.app_context():
         registration = db.session.scalars(select(Registration)).one()
         kinds = db.session.scalars(
@@ -97,4 +114,5 @@ def test_sign_up_with_questions_and_approval(live_server: str, live_app: Flask, 
         ).all()
         db.session.remove()
     assert registration.status == "confirmed"
+    assert registration.attended is True and registration.attended_minutes == 45
     assert kinds == ["registration_pending", "registration_confirmed"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
-from tests.conftest import submit
+from sqlalchemy import func, select
+
+from tests.conftest import pg_engine_options, submit
 from tests.factories import make_event, make_user
 from tests.test_invitations import by_recipient, calendar_of, text_of
 from tests.test_views import login, register_form
@@ -109,3 +113,40 @@ def test_public_page_and_form_in_approval_mode(client, app):
     registration = db.session.scalars(select(Registration)).one()
     manage = client.get(f"/r/{registration.token}").get_data(as_text=True)
     assert "Awaiting approval" in manage
+
+
+def test_organizers_approving_at_once_give_one_seat_each_and_never_overbook(app_factory, backend):
+    """Four organizers (four processes) approve the same 30 requests at the same moment: each
+    request is approved once, and 10 seats are never exceeded."""
+    app = app_factory()
+    with app.app_context():
+        event = make_event(capacity=10, approval_required=True)
+        event_id = event.id
+        ids = [_register(event, f"person{n}@example.org", name=f"Person {n}").id for n in range(30)]
+        db.session.remove()
+    options = {**pg_engine_options(), "pool_size": 2, "max_overflow": 0} if backend == "postgresql" else {}
+    apps = [app_factory(SQLALCHEMY_ENGINE_OPTIONS=options) for _ in range(4)]
+    barrier = threading.Barrier(len(apps))
+
+    def approve_all(each_app) -> int:
+        with each_app.app_context():
+            target = db.session.get(Event, event_id)
+            db.session.commit()
+            barrier.wait(timeout=60)
+            try:
+                return service.decide(target, ids, approve_them=True)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(apps)) as pool:
+        changed = list(pool.map(approve_all, apps, timeout=120))
+
+    assert sum(changed) == 30
+    with app.app_context():
+        statuses = Counter(db.session.scalars(select(Registration.status)))
+        assert statuses == {"confirmed": 10, "waitlisted": 20}
+        assert db.session.get(Event, event_id).seats_taken == 10
+        invitations = db.session.scalar(
+            select(func.count()).where(OutboxMessage.kind == "registration_confirmed")
+        )
+        assert invitations == 10

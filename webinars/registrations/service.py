@@ -207,17 +207,26 @@ def decline(registration: Registration, reason: str = "") -> None:
 
 def decide(event: Event, registration_ids: list[int], *, approve_them: bool, reason: str = "") -> int:
     """Approve or decline several sign-ups of ``event`` in one transaction; those that cannot be
-    decided on any more (somebody else was faster) are left alone. Returns how many changed. Commits."""
+    decided on any more (somebody else was faster) are left alone. Returns how many changed. Commits.
+
+    The rows are locked and read fresh, so two organizers pressing Approve at once never give one
+    person two seats: the second waits, then sees the person confirmed and leaves them alone.
+    """
     changed = 0
     with writing():
         chosen = db.session.scalars(
             select(Registration)
             .where(Registration.event_id == event.id, Registration.id.in_(registration_ids))
             .order_by(Registration.created_at, Registration.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).all()
         for registration in chosen:
             try:
-                approve(registration) if approve_them else decline(registration, reason)
+                if approve_them:
+                    approve(registration)
+                else:
+                    decline(registration, reason)
             except DecisionRefused:
                 continue
             changed += 1

@@ -133,6 +133,8 @@ def erase(registration: Registration) -> None:
     """Erase one registration, at the attendee's request or an organizer's: the seat is released and
     the waitlist promoted, then the personal data replaced. Commits."""
     with writing():
+        # Locked and read fresh: a cancellation at the same moment must not release the seat twice.
+        db.session.refresh(registration, with_for_update=True)
         if registration.erased_at is not None:
             return
         was_confirmed = registration.status == RegistrationStatus.CONFIRMED

@@ -8,14 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from tests.conftest import pg_engine_options, submit
 from tests.factories import make_event, make_user
-from tests.test_invitations import by_recipient, calendar_of, text_of
-from tests.test_views import login, register_form
+from tests.helpers import by_recipient, calendar_of, pg_engine_options, submit, text_of
 from webinars.extensions import db
 from webinars.mail import worker
 from webinars.models import Event, OutboxMessage, Registration
 from webinars.registrations import service
+
+
+def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: object) -> dict[str, object]:
+    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 
 def _register(event, email: str, name: str = "Ana Pérez") -> Registration:
@@ -43,7 +45,8 @@ def test_pending_takes_no_seat_and_gets_a_received_email(mail_app, smtp_sink):
     assert event.join_url not in text_of(message)
 
     again = service.register(event, name="Ana Pérez", email="ana@example.org", consent=True)
-    assert not again.created and again.registration.status == "pending"
+    assert not again.created
+    assert again.registration.status == "pending"
 
 
 def test_approve_takes_seats_atomically_then_waitlists(mail_app, smtp_sink):
@@ -79,16 +82,17 @@ def test_decline_with_reason_sends_it(mail_app, smtp_sink):
     assert "The room is for members." in text_of(declined[0])
 
 
-def test_bulk_decisions_through_the_registrations_page(client, app):
+def test_bulk_decisions_through_the_registrations_page(auth, client, app):
     owner = make_user()
     event = make_event(owner, capacity=10, approval_required=True)
     people = [_register(event, f"person{n}@example.org", name=f"Person {n}") for n in range(4)]
     other_event = make_event(capacity=10, approval_required=True)
     stranger = _register(other_event, "stranger@example.org")
-    login(client, owner)
+    auth.login(owner)
     page = f"/manage/webinars/{event.id}/registrations"
     listing = client.get(page).get_data(as_text=True)
-    assert "Approve selected" in listing and "Awaiting approval" in listing
+    assert "Approve selected" in listing
+    assert "Awaiting approval" in listing
 
     chosen = {"registration": [people[0].id, people[1].id, stranger.id], "decision": "approve"}
     response = submit(client, f"{page}/decide", chosen, form_page=page)

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import submit
 from tests.factories import make_event, make_user
-from tests.test_views import login
+from tests.helpers import submit
 from webinars import clock
 from webinars.extensions import db
 from webinars.messages import service as followup
@@ -19,7 +18,7 @@ from webinars.registrations import service as registrations
 from webinars.series import service as series_service
 
 
-def test_make_17_from_16(client, app):
+def test_make_17_from_16(auth, client, app):
     owner = make_user()
     series = series_service.create_series(owner, series_service.SeriesData(title="Smart Specialisation"))
     source = make_event(
@@ -31,9 +30,11 @@ def test_make_17_from_16(client, app):
     registrations.register(source, name="Ana", email="ana@example.org", consent=True)
     followup.set_recording(source, url="https://video.example.org/16", summary="Slides inside.")
 
-    login(client, owner)
+    auth.login(owner)
     page = client.get(f"/manage/webinars/new?from={source.id}").get_data(as_text=True)
-    assert "A copy of" in page and source.title in page and 'value="80"' in page
+    assert "A copy of" in page
+    assert source.title in page
+    assert 'value="80"' in page
 
     form = {
         "copy_from": str(source.id),
@@ -56,24 +57,29 @@ def test_make_17_from_16(client, app):
     url = f"/manage/webinars/new?from={source.id}"
     assert submit(client, "/manage/webinars/new", form, form_page=url).status_code == 302
     copy = db.session.scalars(select(Event).where(Event.id != source.id)).one()
-    assert copy.status == "draft" and copy.number == source.number + 1
-    assert copy.capacity == 80 and copy.approval_required and copy.series_id == series.id
+    assert copy.status == "draft"
+    assert copy.number == source.number + 1
+    assert copy.capacity == 80
+    assert copy.approval_required
+    assert copy.series_id == series.id
     assert [tag.name for tag in copy.tags] == ["SDG 9"]
     assert [(q.label, q.label_es, q.required) for q in copy.active_questions] == [("Country", "País", True)]
-    assert copy.recording_url == "" and copy.seats_taken == 0 and copy.ical_uid != source.ical_uid
+    assert copy.recording_url == ""
+    assert copy.seats_taken == 0
+    assert copy.ical_uid != source.ical_uid
     assert copy.starts_at != source.starts_at
 
 
-def test_someone_elses_webinar_cannot_be_duplicated(client, app):
-    login(client, make_user())
+def test_someone_elses_webinar_cannot_be_duplicated(auth, client, app):
+    auth.login(make_user())
     other = make_event()
     assert client.get(f"/manage/webinars/new?from={other.id}").status_code == 404
     assert client.get("/manage/webinars/new?from=99999999999999999999").status_code == 200
 
 
-def test_organizer_tool_pages_are_private_to_the_webinars_owners(client, app):
+def test_organizer_tool_pages_are_private_to_the_webinars_owners(auth, client, app):
     owner = make_user()
     event = make_event(owner)
-    login(client, make_user())
+    auth.login(make_user())
     for page in ("questions/", "attendance/", "registrations"):
         assert client.get(f"/manage/webinars/{event.id}/{page}").status_code == 404

@@ -7,9 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import submit
 from tests.factories import make_event, make_user
-from tests.test_views import login
+from tests.helpers import submit
 from webinars.attendance import service as attendance
 from webinars.attendance.parsers import Participant, Report
 from webinars.extensions import db
@@ -35,7 +34,7 @@ def _everything_visible_to_the_organizer(client, event) -> str:
     return "\n".join(client.get(page).get_data(as_text=True) for page in pages)
 
 
-def test_attendee_downloads_their_data_then_erases_it(client, app):
+def test_attendee_downloads_their_data_then_erases_it(auth, client, app):
     owner = make_user()
     event = make_event(owner, capacity=1)
     country = questions.add_question(event, QuestionData(kind="country", label="Country"))
@@ -56,34 +55,37 @@ def test_attendee_downloads_their_data_then_erases_it(client, app):
 
     old_link = f"/r/{holder.token}"
     response = submit(client, f"{old_link}/erase", {}, form_page=old_link)
-    assert response.status_code == 200 and "Your data was erased" in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Your data was erased" in response.get_data(as_text=True)
     assert client.get(old_link).status_code == 404
 
     db.session.expire_all()
     assert waiting.status == "confirmed"  # the seat went to the waitlist
     assert db.session.get(Event, event.id).seats_taken == 1
-    assert holder.status == "cancelled" and holder.erased_at is not None
+    assert holder.status == "cancelled"
+    assert holder.erased_at is not None
     assert [(a.question_label, a.value) for a in holder.answers] == [("Country", "CL")]  # choices stay
 
-    login(client, owner)
+    auth.login(owner)
     visible = _everything_visible_to_the_organizer(client, event)
     for trace in ("Ana Pérez", "ana@example.org", "Mayor of Valparaíso"):
         assert trace not in visible
     assert not db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.recipient == "ana@example.org"))
 
 
-def test_organizer_erases_one_person(client, app):
+def test_organizer_erases_one_person(auth, client, app):
     owner = make_user()
     event = make_event(owner)
     person = _register(event, "carmen@example.org", "Carmen López")
     attendance.import_report(
         event, Report("zoom", [Participant("Carmen López", "carmen@example.org", seconds=3000)]), 10
     )
-    login(client, owner)
+    auth.login(owner)
     page = f"/manage/webinars/{event.id}/registrations"
     assert submit(client, f"{page}/{person.id}/erase", {}, form_page=page).status_code == 302
     db.session.expire_all()
-    assert person.attended is True and person.attended_minutes == 50  # attendance kept for the counts
+    assert person.attended is True
+    assert person.attended_minutes == 50  # attendance kept for the counts
     assert "Carmen" not in _everything_visible_to_the_organizer(client, event)
     other = make_event()
     stranger = _register(other, "x@example.org", "Stranger")
@@ -114,8 +116,10 @@ def test_worker_purges_personal_data_after_the_retention_period(app, frozen_cloc
     assert privacy.purge_expired() == 0  # done once
 
     db.session.expire_all()
-    assert person.name == privacy.ERASED_NAME and person.email.endswith("@erased.invalid")
-    assert person.status == "confirmed" and person.attended is True  # counts and attendance stay
+    assert person.name == privacy.ERASED_NAME
+    assert person.email.endswith("@erased.invalid")
+    assert person.status == "confirmed"
+    assert person.attended is True  # counts and attendance stay
     assert db.session.scalars(select(Answer.value).where(Answer.registration_id == person.id)).all() == ["BR"]
     names = db.session.scalars(select(ParticipantRecord.name).where(ParticipantRecord.event_id == event.id))
     assert set(names) == {privacy.ERASED_NAME}

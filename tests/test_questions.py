@@ -7,14 +7,17 @@ import io
 
 from sqlalchemy import select
 
-from tests.conftest import submit
 from tests.factories import make_event, make_user
-from tests.test_views import login, register_form
+from tests.helpers import submit
 from webinars.extensions import db
 from webinars.models import Answer, Question, Registration
 from webinars.questions import service as questions
 from webinars.questions.service import QuestionData
 from webinars.series import service as series_service
+
+
+def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: object) -> dict[str, object]:
+    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 
 def _ask(event, **fields) -> Question:
@@ -43,10 +46,10 @@ def _standard_questions(event) -> dict[str, Question]:
     }
 
 
-def test_organizer_adds_edits_orders_and_removes_questions(client, app):
+def test_organizer_adds_edits_orders_and_removes_questions(auth, client, app):
     owner = make_user()
     event = make_event(owner)
-    login(client, owner)
+    auth.login(owner)
     page = f"/manage/webinars/{event.id}/questions/"
     response = submit(client, page, {"kind": "single_choice", "label": "Your role", "options": "Only one"})
     assert response.status_code == 400
@@ -86,8 +89,11 @@ def test_public_form_asks_in_the_visitors_language_and_validates(client, app):
     event = make_event()
     asked = _standard_questions(event)
     page = client.get(f"/webinars/{event.slug}?lang=es").get_data(as_text=True)
-    assert "Su función" in page and "Investigador/a" in page and "Responsable público" in page
-    assert "País" in page and "Alemania" in page  # Babel's Spanish name for Germany
+    assert "Su función" in page
+    assert "Investigador/a" in page
+    assert "Responsable público" in page
+    assert "País" in page
+    assert "Alemania" in page  # Babel's Spanish name for Germany
     assert "Topics of interest" in page  # no Spanish given: the organizer's wording
     assert "Un buscador" in page or "Redes sociales" in page  # built-in referral choices, translated
 
@@ -133,7 +139,7 @@ def test_public_form_asks_in_the_visitors_language_and_validates(client, app):
     assert given["I agree to appear in the recording"].value == "yes"
 
 
-def test_answers_are_shown_exported_and_survive_changes(client, app):
+def test_answers_are_shown_exported_and_survive_changes(auth, client, app):
     owner = make_user()
     event = make_event(owner)
     asked = _standard_questions(event)
@@ -152,9 +158,11 @@ def test_answers_are_shown_exported_and_survive_changes(client, app):
     )
     questions.remove_question(asked["country"])
 
-    login(client, owner)
+    auth.login(owner)
     page = client.get(f"/manage/webinars/{event.id}/registrations").get_data(as_text=True)
-    assert "Researcher" in page and "Argentina" in page and "(removed)" in page
+    assert "Researcher" in page
+    assert "Argentina" in page
+    assert "(removed)" in page
 
     exported = client.get(f"/manage/webinars/{event.id}/registrations.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))

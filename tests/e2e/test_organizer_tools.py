@@ -114,5 +114,6 @@ def test_sign_up_with_questions_and_approval(live_server: str, live_app: Flask, 
         ).all()
         db.session.remove()
     assert registration.status == "confirmed"
-    assert registration.attended is True and registration.attended_minutes == 45
+    assert registration.attended is True
+    assert registration.attended_minutes == 45
     assert kinds == ["registration_pending", "registration_confirmed"]

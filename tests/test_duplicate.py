@@ -83,3 +83,23 @@ def test_organizer_tool_pages_are_private_to_the_webinars_owners(auth, client, a
     auth.login(make_user())
     for page in ("questions/", "attendance/", "registrations"):
         assert client.get(f"/manage/webinars/{event.id}/{page}").status_code == 404
+
+
+def test_hostile_ids_in_organizer_tool_paths_are_404(auth, client, app):
+    owner = make_user()
+    event = make_event(owner)
+    auth.login(owner)
+    huge = "99999999999999999999"
+    base = f"/manage/webinars/{event.id}"
+    assert client.get(f"{base}/questions/{huge}/edit").status_code == 404
+    for path in (
+        f"{base}/questions/{huge}/remove",
+        f"{base}/attendance/records/{huge}",
+        f"{base}/registrations/{huge}/erase",
+    ):
+        assert submit(client, path, {}, form_page=f"{base}/registrations").status_code == 404
+    page = f"{base}/registrations"
+    response = submit(
+        client, f"{page}/decide", {"registration": [huge, "x"], "decision": "approve"}, form_page=page
+    )
+    assert response.status_code == 302

@@ -10,6 +10,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from ..database import get_by_id
 from ..events.manage import owned_event
 from ..extensions import db
 from ..models import Event, ParticipantRecord, Registration, RegistrationStatus
@@ -114,14 +115,14 @@ def index(event_id: int) -> ResponseReturnValue:
 @bp.route("/records/<int:record_id>", methods=["POST"])
 def match(event_id: int, record_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
-    record = db.session.get(ParticipantRecord, record_id)
+    record = get_by_id(ParticipantRecord, record_id)
     if record is None or record.event_id != event.id:
         abort(404)
     candidates = _candidates(event)
     form = _match_form(event, record, candidates)
     if not form.validate_on_submit():
         abort(400)
-    chosen = db.session.get(Registration, form.registration.data) if form.registration.data else None
+    chosen = get_by_id(Registration, form.registration.data) if form.registration.data else None
     service.assign(event, record, chosen)
     flash(_("Match saved; attendance updated."), "success")
     return redirect(url_for("attendance.index", event_id=event.id))

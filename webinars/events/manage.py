@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from ..database import MAX_ID, get_by_id
 from ..extensions import db
 from ..models import Event, Registration, RegistrationStatus
 from ..privacy import service as privacy
@@ -234,7 +235,7 @@ def decide(event_id: int) -> ResponseReturnValue:
             flash(message, "error")
         return redirect(back)
     decision = request.form.get("decision", "")
-    chosen = request.form.getlist("registration", type=int)
+    chosen = [i for i in request.form.getlist("registration", type=int) if 0 < i <= MAX_ID]
     if decision not in ("approve", "decline") or not chosen:
         flash(_("Tick at least one person, then choose Approve or Decline."), "error")
         return redirect(back)
@@ -254,7 +255,7 @@ def erase(event_id: int, registration_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    registration = db.session.get(Registration, registration_id)
+    registration = get_by_id(Registration, registration_id)
     if registration is None or registration.event_id != event.id:
         abort(404)
     privacy.erase(registration)

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
+from ..database import get_by_id
 from ..events.manage import apply_rule_errors, owned_event
 from ..events.service import RuleError
-from ..extensions import db
 from ..models import Event, Question
 from . import service
 from .forms import QuestionForm
@@ -26,7 +26,7 @@ def _require_login() -> None:
 
 
 def _question(event: Event, question_id: int) -> Question:
-    question = db.session.get(Question, question_id)
+    question = get_by_id(Question, question_id)
     if question is None or question.event_id != event.id or question.removed_at is not None:
         abort(404)
     return question

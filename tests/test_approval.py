@@ -154,3 +154,22 @@ def test_organizers_approving_at_once_give_one_seat_each_and_never_overbook(app_
             select(func.count()).where(OutboxMessage.kind == "registration_confirmed")
         )
         assert invitations == 10
+
+
+def test_request_and_decision_emails_in_the_attendee_language(app):
+    event = make_event(approval_required=True)
+    registration = service.register(
+        event, name="João Silva", email="joao@example.com.br", consent=True, locale="pt"
+    ).registration
+    service.decide(event, [registration.id], approve_them=False, reason="Vagas só para membros.")
+    worker.deliver_due()
+    pending, declined = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.registration_id == registration.id)
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert pending.subject == f"Recebemos seu pedido: {event.title}"
+    assert "Recebemos seu pedido para participar" in pending.body_text
+    assert declined.subject == f"Seu pedido não foi aceito: {event.title}"
+    assert "Vagas só para membros." in declined.body_text
+    assert "O motivo:" in declined.body_html

@@ -9,6 +9,7 @@ from flask import Flask
 from tests.helpers import import_or_skip
 from webinars.broadcasts.service import expand_pending
 from webinars.mail import producers, reminders
+from webinars.privacy.service import purge_when_due
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,9 +22,10 @@ def test_the_import_contracts_hold(capsys):
 
 
 def test_each_domain_registers_its_mail_producers_once_and_in_order(app: Flask):
-    assert producers.registered(app) == [reminders.enqueue_due, expand_pending]
+    expected = [reminders.enqueue_due, expand_pending, purge_when_due]
+    assert producers.registered(app) == expected
     producers.register(app, reminders.enqueue_due)
-    assert producers.registered(app) == [reminders.enqueue_due, expand_pending], "registered twice"
+    assert producers.registered(app) == expected, "registered twice"
 
 
 def test_the_worker_runs_whatever_producers_the_app_has(app: Flask):

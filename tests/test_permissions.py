@@ -12,16 +12,29 @@ from tests.factories import make_event, make_user
 from tests.helpers import csrf_token
 from webinars.broadcasts import service as broadcasts
 from webinars.extensions import db
-from webinars.models import Audience, OutboxMessage, Series
+from webinars.models import Audience, OutboxMessage, ParticipantRecord, Series
 from webinars.permissions import CAPABILITIES, Capability, Role, may
+from webinars.questions import service as questions
 from webinars.registrations import service as registrations
 from webinars.series import service as series_service
 
 # Every organizer page lives under /manage; nothing else may need a sign-in.
 ORGANIZER_PREFIX = "/manage"
 ADMIN_ONLY = {"auth.organizers"}
+# Actions that end what the later routes act on: walked last.
+ENDING = ("erase", "remove", "delete", "cancel")
 # Placeholders in organizer URLs, and which object of someone else's each one names.
-OBJECT_ARGUMENTS = {"event_id", "series_id", "registration_id", "broadcast_id", "message_id"}
+OBJECT_ARGUMENTS = {
+    "event_id",
+    "series_id",
+    "registration_id",
+    "broadcast_id",
+    "message_id",
+    "question_id",
+    "record_id",
+}
+# Placeholders that name no object, with a value that exists.
+OTHER_ARGUMENTS = {"direction": "up"}
 
 
 def _organizer_rules(app: Flask) -> list:
@@ -40,17 +53,24 @@ def _someone_elses_objects() -> dict[str, int]:
         db.select(OutboxMessage).where(OutboxMessage.event_id == event.id).limit(1)
     ).one()
     series = series_service.create_series(owner, series_service.SeriesData(title="Smart regions"))
+    question = questions.add_question(event, questions.QuestionData(kind="short_text", label="Your role"))
+    record = ParticipantRecord(event_id=event.id, source="zoom", name="Ane", minutes=50)
+    db.session.add(record)
+    db.session.commit()
     return {
         "event_id": event.id,
         "series_id": series.id,
         "registration_id": registration.registration.id,
         "broadcast_id": broadcast.id,
         "message_id": message.id,
+        "question_id": question.id,
+        "record_id": record.id,
     }
 
 
 def _request(client, rule, values: dict[str, int], token: str):
-    url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+    arguments = {**OTHER_ARGUMENTS, **values}
+    url = rule.build({name: arguments[name] for name in rule.arguments}, append_unknown=False)[1]
     if "GET" in rule.methods:
         return "GET", url, client.get(url)
     return "POST", url, client.post(url, data={"csrf_token": token})
@@ -62,9 +82,9 @@ def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(cl
     token = csrf_token(client, "/manage/")
     checked = []
     for rule in _organizer_rules(app):
-        unknown = set(rule.arguments) - OBJECT_ARGUMENTS
+        unknown = set(rule.arguments) - OBJECT_ARGUMENTS - set(OTHER_ARGUMENTS)
         assert not unknown, f"{rule.rule}: add a value for {unknown} to this test"
-        if not rule.arguments and rule.endpoint not in ADMIN_ONLY:
+        if not set(rule.arguments) & OBJECT_ARGUMENTS and rule.endpoint not in ADMIN_ONLY:
             continue  # pages about nothing in particular (the dashboard, a new webinar): any organizer
         method, url, response = _request(client, rule, values, token)
         expected = 403 if rule.endpoint in ADMIN_ONLY else 404
@@ -79,11 +99,13 @@ def test_the_owner_reaches_every_organizer_route_that_the_stranger_could_not(cli
     owner = db.session.scalars(db.select(Series)).one().owners[0]
     auth.login(owner)
     token = csrf_token(client, "/manage/")
-    for rule in _organizer_rules(app):
-        if not rule.arguments or rule.endpoint == "manage.delete":  # a draft only; this one is published
+    rules = sorted(_organizer_rules(app), key=lambda rule: rule.endpoint.endswith(ENDING))
+    for rule in rules:
+        if not rule.arguments:
             continue
         method, url, response = _request(client, rule, values, token)
-        assert response.status_code in (200, 302), f"{method} {url} answered {response.status_code}"
+        # A rule may still refuse the action (409, 400): what matters is that the guard let the owner in.
+        assert response.status_code not in (403, 404), f"{method} {url} answered {response.status_code}"
 
 
 def test_anonymous_visitors_are_sent_to_sign_in_from_every_organizer_route(client, app):

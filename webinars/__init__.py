@@ -13,8 +13,9 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import api, broadcasts, cli, database, framing, mail, templating
+from . import api, broadcasts, cli, database, framing, mail, privacy, templating
 from .api import problems
+from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
 from .broadcasts.views import bp as broadcasts_bp
 from .calendar.views import bp as calendar_bp
@@ -24,6 +25,8 @@ from .events.manage import bp as manage_bp
 from .events.views import bp as events_bp
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .models import User
+from .privacy.views import bp as privacy_bp
+from .questions.views import bp as questions_bp
 from .registrations.views import bp as registrations_bp
 from .series.views import bp as series_bp
 from .series.views import manage_bp as series_manage_bp
@@ -107,13 +110,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(broadcasts_bp)
     app.register_blueprint(embed_bp)
+    app.register_blueprint(questions_bp)
+    app.register_blueprint(attendance_bp)
+    app.register_blueprint(privacy_bp)
     api.init_app(app)
 
 
 def _register_mail_producers(app: Flask) -> None:
-    # In this order on every worker pass: reminders, then the next chunk of each organizer message.
+    # In this order on every worker pass: reminders, the next chunk of each organizer message, and the
+    # retention purge of personal data.
     mail.init_app(app)
     broadcasts.init_app(app)
+    privacy.init_app(app)  # the retention purge writes no mail, but is due with time all the same
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -139,6 +147,7 @@ def _register_error_handlers(app: Flask) -> None:
         403: (_l("Not allowed"), _l("You do not have access to this page.")),
         404: (_l("Page not found"), _l("This page does not exist, or is no longer available.")),
         405: (_l("Not allowed"), _l("This action is not available here.")),
+        413: (_l("Too large"), _l("The upload is larger than this site accepts.")),
         429: (_l("Too many attempts"), _l("Please wait a minute and try again.")),
         500: (_l("Something went wrong"), _l("We could not complete your request. Please try again later.")),
     }

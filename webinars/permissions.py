@@ -25,7 +25,7 @@ from flask import Blueprint, abort
 from flask_login import current_user, login_required
 from sqlalchemy import Select, false, select
 
-from .extensions import db
+from .database import get_by_id
 from .models import Event, Series, User, series_owner
 
 
@@ -98,7 +98,7 @@ def may(user: User, capability: Capability, target: Event | Series) -> bool:
 
 def event_for(event_id: int, capability: Capability = Capability.VIEW) -> Event:
     """The webinar, if the current user holds ``capability`` on it; 404 otherwise."""
-    event = db.session.get(Event, event_id)
+    event = get_by_id(Event, event_id)
     if event is None or not may(current_user, capability, event):
         abort(404)
     return event
@@ -106,7 +106,7 @@ def event_for(event_id: int, capability: Capability = Capability.VIEW) -> Event:
 
 def series_for(series_id: int, capability: Capability = Capability.VIEW) -> Series:
     """The series, if the current user holds ``capability`` on it; 404 otherwise."""
-    series = db.session.get(Series, series_id)
+    series = get_by_id(Series, series_id)
     if series is None or not may(current_user, capability, series):
         abort(404)
     return series
@@ -118,7 +118,7 @@ M = TypeVar("M")
 def part_of(event: Event, model: type[M], object_id: int) -> M:
     """A registration, message or email of ``event`` (loaded through event_for first); 404 if it
     does not exist or belongs to another webinar."""
-    found = db.session.get(model, object_id)
+    found = get_by_id(model, object_id)
     if found is None or getattr(found, "event_id", None) != event.id:
         abort(404)
     return found

@@ -6,7 +6,7 @@ enum: this revision checks every stored value first, so an upgrade stops with a 
 rather than failing later on the first page that reads an unknown one.
 
 Revision ID: i10_enums
-Revises: i16_api
+Revises: i12_organizer_tools
 Create Date: 2026-11-25 09:20:00
 
 """
@@ -15,14 +15,23 @@ import sqlalchemy as sa
 
 
 revision = "i10_enums"
-down_revision = "i16_api"
+down_revision = "i12_organizer_tools"
 branch_labels = None
 depends_on = None
 
 # The members at the time of this revision (a revision must not import the models that change later).
+QUESTION_KINDS = (
+    "short_text",
+    "long_text",
+    "single_choice",
+    "multiple_choice",
+    "checkbox",
+    "country",
+    "referral",
+)
 ALLOWED = {
     ("event", "status"): ("draft", "published", "cancelled"),
-    ("registration", "status"): ("confirmed", "waitlisted", "cancelled"),
+    ("registration", "status"): ("confirmed", "waitlisted", "cancelled", "pending", "rejected"),
     ("outbox_message", "status"): ("queued", "sending", "sent", "failed"),
     ("outbox_message", "kind"): (
         "registration_confirmed",
@@ -35,10 +44,14 @@ ALLOWED = {
         "reminder",
         "message",
         "recording",
+        "registration_pending",
+        "registration_declined",
     ),
     ("broadcast", "kind"): ("message", "recording"),
     ("broadcast", "audience"): ("confirmed", "waitlisted", "all", "attended", "absent"),
     ("api_token", "scope"): ("read", "write"),
+    ("question", "kind"): QUESTION_KINDS,
+    ("answer", "kind"): QUESTION_KINDS,
 }
 
 

@@ -47,7 +47,10 @@ def audience_query(event_id: int, audience: Audience) -> Select[Registration]:
                 Registration.status == RegistrationStatus.CONFIRMED, Registration.attended.is_not(True)
             )
         case Audience.ALL:
-            return query.where(Registration.status != RegistrationStatus.CANCELLED)
+            # Everyone with a place or a place in line; not people awaiting a decision or declined.
+            return query.where(
+                Registration.status.in_((RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED))
+            )
 
 
 def audience_size(event_id: int, audience: Audience) -> int:

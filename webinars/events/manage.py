@@ -6,17 +6,22 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from ..database import MAX_ID
 from ..extensions import db
 from ..forms import apply_rule_error, enum_arg
-from ..models import Event, RegistrationStatus
-from ..permissions import Capability, event_for, events_visible_to, require_sign_in
+from ..models import Event, Registration, RegistrationStatus
+from ..permissions import Capability, event_for, events_visible_to, part_of, require_sign_in
+from ..privacy import service as privacy
+from ..questions import service as questions
 from ..registrations import export
-from ..registrations import service as registrations_service
+from ..registrations import service as registration_service
+from ..registrations.forms import DecisionForm
 from ..rules import RuleError
 from ..text import render_markdown
 from ..timefmt import timezone_names
@@ -34,7 +39,7 @@ require_sign_in(bp)
 def dashboard() -> ResponseReturnValue:
     query = events_visible_to(current_user).order_by(Event.starts_at.desc(), Event.id.desc())
     events = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
-    counts = registrations_service.status_counts([event.id for event in events.items])
+    counts = registration_service.status_counts([event.id for event in events.items])
     return render_template("manage/dashboard.html", events=events, counts=counts, action_form=FlaskForm())
 
 
@@ -44,36 +49,52 @@ def _offer_series(form: EventForm) -> None:
     ]
 
 
-def _render_form(form: EventForm, event: Event | None = None) -> str:
-    return render_template("manage/event_form.html", form=form, event=event, timezones=timezone_names())
+def _render_form(form: EventForm, event: Event | None = None, source: Event | None = None) -> str:
+    return render_template(
+        "manage/event_form.html", form=form, event=event, source=source, timezones=timezone_names()
+    )
 
 
 @bp.route("/webinars/new", methods=["GET", "POST"])
 def new() -> ResponseReturnValue:
     form = EventForm()
     _offer_series(form)
+    source = _duplicated(form)
+    if request.method == "GET" and source is not None:
+        form.fill_from_data(service.duplicate_data(source))
+        form.copy_from.data = str(source.id)
     if request.method == "GET" and not form.timezone.data:
         form.timezone.data = "UTC"
     if form.validate_on_submit():
         try:
-            event = service.create_event(current_user, form.to_data())
+            event = service.create_event(current_user, form.to_data(), copied_from=source)
         except RuleError as error:
             apply_rule_error(form, error)
         else:
             flash(_("Draft saved. Publish it when you are ready."), "success")
             return redirect(url_for("manage.event", event_id=event.id))
-    return _render_form(form)
+    return _render_form(form, source=source)
+
+
+def _duplicated(form: EventForm) -> Event | None:
+    """The webinar being duplicated ("make #17 from #16"), if the organizer may manage it."""
+    value = request.args.get("from") if request.method == "GET" else form.copy_from.data
+    if not value or not str(value).isdigit() or len(str(value)) > 12:
+        return None
+    return event_for(int(value), Capability.VIEW)
 
 
 @bp.route("/webinars/<int:event_id>")
 def event(event_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
-    counts = registrations_service.status_counts([event.id])[event.id]
+    counts = registration_service.status_counts([event.id])[event.id]
+    attended = registration_service.attended_count(event)
     return render_template(
         "manage/event.html",
         event=event,
         counts=counts,
         embed_snippet=embed_snippet(event.slug),
+        attended=attended,
         description=render_markdown(event.description_md),
         action_form=FlaskForm(),
     )
@@ -150,11 +171,9 @@ def registrations(event_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
     status = enum_arg(RegistrationStatus, request.args.get("status"))
     page = db.paginate(
-        export.registrations_query(event, status),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
+        export.registrations_query(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
     )
-    counts = registrations_service.status_counts([event.id])[event.id]
+    counts = registration_service.status_counts([event.id])[event.id]
     return render_template(
         "manage/registrations.html",
         event=event,
@@ -163,7 +182,49 @@ def registrations(event_id: int) -> ResponseReturnValue:
         counts=counts,
         statuses=list(RegistrationStatus),
         action_form=FlaskForm(),
+        decision_form=DecisionForm(),
+        columns=questions.answer_columns(event),
+        answers_of=questions.answers_by_question,
+        display=questions.display_value,
+        locale=str(get_locale() or "en"),
     )
+
+
+@bp.route("/webinars/<int:event_id>/registrations/decide", methods=["POST"])
+def decide(event_id: int) -> ResponseReturnValue:
+    """Approve or decline the ticked sign-ups (or the one whose own button was pressed)."""
+    event = event_for(event_id, Capability.EDIT)
+    form = DecisionForm()
+    back = url_for("manage.registrations", event_id=event.id, status=request.args.get("status"))
+    if not form.validate_on_submit():
+        for message in form.reason.errors:
+            flash(message, "error")
+        return redirect(back)
+    decision = request.form.get("decision", "")
+    chosen = [i for i in request.form.getlist("registration", type=int) if 0 < i <= MAX_ID]
+    if decision not in ("approve", "decline") or not chosen:
+        flash(_("Tick at least one person, then choose Approve or Decline."), "error")
+        return redirect(back)
+    changed = registration_service.decide(
+        event, chosen[:10_000], approve_them=decision == "approve", reason=form.reason.data or ""
+    )
+    if decision == "approve":
+        flash(ngettext("%(num)s person approved.", "%(num)s people approved.", changed), "success")
+    else:
+        flash(ngettext("%(num)s person declined.", "%(num)s people declined.", changed), "success")
+    return redirect(back)
+
+
+@bp.route("/webinars/<int:event_id>/registrations/<int:registration_id>/erase", methods=["POST"])
+def erase(event_id: int, registration_id: int) -> ResponseReturnValue:
+    """An organizer erases one person's personal data (for example after a request by email)."""
+    event = event_for(event_id, Capability.ADMINISTER)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    registration = part_of(event, Registration, registration_id)
+    privacy.erase(registration)
+    flash(_("The person's data was erased; their seat, if they had one, went to the waitlist."), "success")
+    return redirect(url_for("manage.registrations", event_id=event.id))
 
 
 @bp.route("/webinars/<int:event_id>/registrations.csv")

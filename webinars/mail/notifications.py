@@ -21,7 +21,6 @@ from ..text import render_markdown
 from ..urls import external_url
 from .outbox import Content, Envelope, enqueue
 
-# kind -> subject, in the recipient's language.
 # kind -> subject, in the recipient's language. Reminders and messages have subjects of their own.
 SUBJECTS: dict[MailKind, Callable[[Event], str]] = {
     MailKind.REGISTRATION_CONFIRMED: lambda e: _("You're registered: %(title)s", title=e.title),
@@ -32,6 +31,8 @@ SUBJECTS: dict[MailKind, Callable[[Event], str]] = {
     MailKind.EVENT_CANCELLED: lambda e: _("Cancelled: %(title)s", title=e.title),
     MailKind.INVITE_RESENT: lambda e: _("Your invitation: %(title)s", title=e.title),
     MailKind.RECORDING: lambda e: _("Recording available: %(title)s", title=e.title),
+    MailKind.REGISTRATION_PENDING: lambda e: _("We received your request: %(title)s", title=e.title),
+    MailKind.REGISTRATION_DECLINED: lambda e: _("Your request was not accepted: %(title)s", title=e.title),
 }
 
 # Kinds that carry the invitation (REQUEST) and therefore the join link.
@@ -187,9 +188,12 @@ def send(
 
 
 def resend_invitation(registration: Registration) -> OutboxMessage:
-    """The invitation again for a confirmed person, or their waitlist status otherwise."""
-    confirmed = registration.status == RegistrationStatus.CONFIRMED
-    kind = MailKind.INVITE_RESENT if confirmed else MailKind.WAITLISTED
+    """The invitation again for a confirmed person, or their current status otherwise."""
+    kind = {
+        RegistrationStatus.CONFIRMED: MailKind.INVITE_RESENT,
+        RegistrationStatus.PENDING: MailKind.REGISTRATION_PENDING,
+        RegistrationStatus.REJECTED: MailKind.REGISTRATION_DECLINED,
+    }.get(RegistrationStatus(registration.status), MailKind.WAITLISTED)
     return send(registration, kind)
 
 

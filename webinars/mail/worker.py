@@ -18,7 +18,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import clock
 from ..database import writing
@@ -133,7 +133,12 @@ class _Batch:
                 for r in session.scalars(
                     select(Registration)
                     .where(Registration.id.in_(wanted))
-                    .options(joinedload(Registration.event).joinedload(Event.owner))
+                    .options(
+                        joinedload(Registration.event).joinedload(Event.owner),
+                        # Emails name the series and number and the speakers.
+                        joinedload(Registration.event).joinedload(Event.series),
+                        joinedload(Registration.event).selectinload(Event.speakers),
+                    )
                 )
             }
             broadcast_ids = {m.broadcast_id for m in unrendered if m.broadcast_id}

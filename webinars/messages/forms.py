@@ -6,6 +6,8 @@ from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, Optional
 
+from ..validators import web_link
+
 AUDIENCE_LABELS = {
     "confirmed": _l("Confirmed attendees"),
     "waitlisted": _l("People on the waitlist"),
@@ -30,7 +32,7 @@ class MessageForm(FlaskForm):
 
 class RecordingForm(FlaskForm):
     recording_url = URLField(
-        _l("Recording link"), validators=[Optional(), URL(require_tld=False), Length(max=500)]
+        _l("Recording link"), validators=[Optional(), URL(require_tld=False), Length(max=500), web_link]
     )
     recording_summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
     notify = SelectField(

@@ -307,9 +307,11 @@ class RowResult:
 def as_formdata(values: dict[str, str]) -> MultiDict[str, str]:
     """A row as the archive entry form's fields: several speakers or topics in a cell are separated
     by semicolons or line breaks (commas stay inside a topic or an affiliation)."""
-    fields = {name: values.get(name, "") for name in COLUMNS}
+    fields = {name: value for name, value in values.items() if name in COLUMNS and value.strip()}
     for name in ("speakers", "topics"):
-        fields[name] = "\n".join(part.strip() for part in fields[name].replace(";", "\n").splitlines())
+        if name in fields:
+            fields[name] = "\n".join(part.strip() for part in fields[name].replace(";", "\n").splitlines())
+    # An empty cell is a field left blank: its default applies (UTC, 60 minutes).
     return MultiDict(fields)
 
 

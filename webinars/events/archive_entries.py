@@ -317,7 +317,7 @@ def as_formdata(values: dict[str, str]) -> MultiDict[str, str]:
 
 def preview(editor: User, records: list[dict[str, str]], series_id: int | None) -> list[RowResult]:
     """Every row checked as the form and the rules would check it; nothing is saved."""
-    from .archive_forms import ArchiveRowForm
+    from .archive_forms import ArchiveRowForm  # the forms module builds on this one
 
     results: list[RowResult] = []
     numbers: list[int] = []

@@ -86,7 +86,6 @@ def import_entries() -> ResponseReturnValue:
     form = ArchiveImportForm()
     _offer_series(form)
     results = None
-    file_error = None
     if form.validate_on_submit():
         series_id = form.series.data or None
         try:
@@ -112,7 +111,6 @@ def import_entries() -> ResponseReturnValue:
                 results = archive_entries.preview(current_user, records, series_id)
                 form.rows.data = archive_entries.records_to_json(records)
         except FileUnreadable as error:
-            file_error = error.message
             form.file.errors = [*form.file.errors, error.message]
         except RuleError:
             # A row became invalid between the preview and the confirmation (a number taken meanwhile).
@@ -123,6 +121,5 @@ def import_entries() -> ResponseReturnValue:
         form=form,
         results=results,
         has_errors=has_errors,
-        file_error=file_error,
         columns=COLUMNS,
     )

@@ -12,9 +12,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from tests.conftest import submit
-from tests.factories import make_event, make_user
-from tests.test_series import login, make_series
+from tests.factories import make_event, make_series, make_user
+from tests.helpers import AuthActions, submit
 from webinars.calendar import feeds
 from webinars.events import archive_entries
 from webinars.events.service import RuleError
@@ -58,9 +57,9 @@ def confirm(client, page: str, series_id: int = 0):
 
 
 @pytest.fixture
-def organizer(client):
+def organizer(client, auth):
     user = make_user()
-    login(client, user)
+    auth.login(user)
     return user
 
 
@@ -88,7 +87,8 @@ def test_csv_import_previews_then_saves_entries_shown_in_order_on_archive_series
     assert [t.name for t in first.tags] == ["SDG 9 Industry, innovation and infrastructure"]
     assert (first.registrations_reported, first.attendance_reported) == (120, 80)
     assert [s.name for s in saved[1].speakers] == ["Camila Rojas", "Jon Aguirre"]
-    assert saved[2].timezone == "UTC" and saved[2].starts_at == datetime(2021, 11, 30, tzinfo=UTC)
+    assert saved[2].timezone == "UTC"
+    assert saved[2].starts_at == datetime(2021, 11, 30, tzinfo=UTC)
     # No registration, no mail.
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
     assert db.session.scalar(select(func.count(Registration.id))) == 0
@@ -108,7 +108,8 @@ def test_csv_import_previews_then_saves_entries_shown_in_order_on_archive_series
     )
 
     detail = client.get(f"/webinars/{first.slug}").get_data(as_text=True)
-    assert "Watch the recording" in detail and "https://video.example.org/1" in detail
+    assert "Watch the recording" in detail
+    assert "https://video.example.org/1" in detail
     assert "120 people registered · 80 attended" in detail
     assert 'name="email"' not in detail  # no registration form
 
@@ -175,7 +176,8 @@ def test_xlsx_import_reads_dates_times_and_numbers_from_cells(client, organizer)
     assert confirm(client, page, series.id).status_code == 302
     (entry,) = entries()
     assert entry.starts_at == datetime(2018, 5, 17, 13, 30, tzinfo=UTC)  # 15:30 in Madrid (UTC+2)
-    assert entry.number == 7 and entry.series_id == series.id
+    assert entry.number == 7
+    assert entry.series_id == series.id
     assert [t.name for t in entry.topics] == [
         "SDG 9 Industry, innovation and infrastructure",
         "SDG 11 Sustainable cities",
@@ -279,13 +281,17 @@ def test_one_entry_from_the_form_with_errors_next_to_the_fields(client, organize
     created = submit(client, url, data)
     assert created.status_code == 302
     (entry,) = entries()
-    assert entry.is_published and entry.is_archive_entry and not entry.registration_open()
-    assert entry.reminder_minutes == [] and entry.join_url == ""
+    assert entry.is_published
+    assert entry.is_archive_entry
+    assert not entry.registration_open()
+    assert entry.reminder_minutes == []
+    assert entry.join_url == ""
     assert [s.name for s in entry.speakers] == ["Camila Rojas", "Ane Etxeberria"]
 
     # The manage page edits it through the archive form; the webinar form is not offered.
     edit = client.get(f"/manage/webinars/{entry.id}/edit")
-    assert edit.status_code == 302 and edit.headers["Location"].endswith(f"/manage/archive/{entry.id}/edit")
+    assert edit.status_code == 302
+    assert edit.headers["Location"].endswith(f"/manage/archive/{entry.id}/edit")
     form = client.get(f"/manage/archive/{entry.id}/edit").get_data(as_text=True)
     assert "Camila Rojas, Universidad de Chile" in form
     data["title"] = "Webinar #15: Circular economy in practice"
@@ -302,7 +308,7 @@ def test_archive_entries_are_private_to_their_organizers(client, app):
             title="Old", starts_at=datetime(2010, 1, 1, tzinfo=UTC), timezone="UTC"
         ),
     )
-    login(client, other)
+    AuthActions(client).login(other)
     assert client.get(f"/manage/archive/{entry.id}/edit").status_code == 404
     series = make_series(owner)
     with pytest.raises(RuleError) as refused:

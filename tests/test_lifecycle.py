@@ -10,10 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import submit
-from tests.factories import make_event, make_user
-from tests.test_invitations import register
-from tests.test_series import login, make_series
+from tests.factories import edited, make_event, make_registration, make_series, make_user
+from tests.helpers import AuthActions, submit
 from webinars import topics
 from webinars.events import service as events
 from webinars.events.service import RuleError
@@ -33,24 +31,27 @@ def text(response) -> str:
 
 def test_pages_follow_the_webinar_from_upcoming_to_live_to_past(client, app, frozen_clock):
     event = make_event(title="Regional innovation policy")  # 90 minutes, a week ahead
-    person = register(event, "ane@example.org")
+    person = make_registration(event, "ane@example.org")
     manage_url = f"/r/{person.token}"
 
     def listed(page: str) -> bool:
         return "Regional innovation policy" in text(client.get(page))
 
     assert event.phase == EventPhase.UPCOMING
-    assert listed("/") and not listed("/past")
+    assert listed("/")
+    assert not listed("/past")
     assert "Registration open" in text(client.get(f"/webinars/{event.slug}"))
     assert "Join the webinar now" not in text(client.get(manage_url))
 
     frozen_clock.set(event.starts_at)
     assert event.phase == EventPhase.LIVE
     home = text(client.get("/"))
-    assert "Regional innovation policy" in home and "Live now" in home
+    assert "Regional innovation policy" in home
+    assert "Live now" in home
     assert not listed("/past")
     public = text(client.get(f"/webinars/{event.slug}"))
-    assert "Live now" in public and "secret-room-16" not in public  # the join link stays private
+    assert "Live now" in public
+    assert "secret-room-16" not in public
     assert 'name="email"' not in public
     own_page = text(client.get(manage_url))
     assert "Live now" in own_page
@@ -63,10 +64,12 @@ def test_pages_follow_the_webinar_from_upcoming_to_live_to_past(client, app, fro
     assert not listed("/past")
     frozen_clock.set(event.ends_at)  # the archive shows it the moment it ends
     assert event.phase == EventPhase.PAST
-    assert listed("/past") and not listed("/")
+    assert listed("/past")
+    assert not listed("/")
     assert "Past webinar" in text(client.get(f"/webinars/{event.slug}"))
     ended = text(client.get(manage_url))
-    assert "This webinar has ended" in ended and "secret-room-16" not in ended
+    assert "This webinar has ended" in ended
+    assert "secret-room-16" not in ended
 
 
 def test_a_recording_can_be_added_only_once_the_webinar_has_started(client, app, frozen_clock):
@@ -74,7 +77,7 @@ def test_a_recording_can_be_added_only_once_the_webinar_has_started(client, app,
     event = make_event(owner)
     with pytest.raises(RuleError):
         followup.set_recording(event, url="https://video.example.org/early", summary="")
-    login(client, owner)
+    AuthActions(client).login(owner)
     url = f"/manage/webinars/{event.id}/recording"
     refused = submit(client, url, {"recording_url": "https://video.example.org/early", "notify": ""})
     assert refused.status_code == 200
@@ -95,15 +98,9 @@ def test_a_recording_can_be_added_only_once_the_webinar_has_started(client, app,
 def test_an_existing_webinar_gets_its_end_from_start_and_duration(app):
     event = make_event()
     assert event.ends_at == event.starts_at + timedelta(minutes=90)
-    events.update_event(event, _edited(event, duration_minutes=30))
+    events.update_event(event, edited(event, duration_minutes=30))
     db.session.expire_all()
     assert db.session.get(Event, event.id).ends_at == event.starts_at + timedelta(minutes=30)
-
-
-def _edited(event, **changes):
-    from tests.factories import edited
-
-    return edited(event, **changes)
 
 
 # --- topics ------------------------------------------------------------------------------------------
@@ -111,7 +108,7 @@ def _edited(event, **changes):
 
 def test_topics_are_one_per_line_keep_their_commas_and_sort_naturally(client, app):
     owner = make_user()
-    login(client, owner)
+    AuthActions(client).login(owner)
     form = {
         "title": "Innovation and cities",
         "start_date": (datetime.now(UTC) + timedelta(days=9)).date().isoformat(),
@@ -136,7 +133,7 @@ def test_topics_are_one_per_line_keep_their_commas_and_sort_naturally(client, ap
 
 
 def test_control_characters_and_overlong_topics_are_refused_next_to_the_field(client, app):
-    login(client, make_user())
+    AuthActions(client).login(make_user())
     form = {
         "title": "Innovation",
         "start_date": (datetime.now(UTC) + timedelta(days=9)).date().isoformat(),
@@ -157,7 +154,7 @@ def test_control_characters_and_overlong_topics_are_refused_next_to_the_field(cl
 
 def test_administrator_keeps_suggested_topics_offered_in_three_languages(client, app):
     admin = make_user(admin=True)
-    login(client, admin)
+    AuthActions(client).login(admin)
     assert submit(client, "/manage/topics", {"load_sdgs": "1"}).status_code == 302
     suggested = topics.suggested()
     assert len(suggested) == 17
@@ -167,7 +164,8 @@ def test_administrator_keeps_suggested_topics_offered_in_three_languages(client,
         "SDG 11 Sustainable cities and communities",
     ]
     refused = submit(client, "/manage/topics", {"topics": "A | B | C | D"})
-    assert refused.status_code == 200 and "optionally followed by" in text(refused)
+    assert refused.status_code == 200
+    assert "optionally followed by" in text(refused)
     assert len(topics.suggested()) == 17
 
     new_form = text(client.get("/manage/webinars/new"))
@@ -200,7 +198,7 @@ def test_administrator_keeps_suggested_topics_offered_in_three_languages(client,
 
 
 def test_only_administrators_keep_the_suggested_topics(client, app):
-    login(client, make_user())
+    AuthActions(client).login(make_user())
     assert client.get("/manage/topics").status_code == 404
     assert client.post("/manage/topics", data={"load_sdgs": "1"}).status_code in (400, 404)
     assert topics.suggested() == []
@@ -233,10 +231,11 @@ def _schedule_form(series_id: int, **extra) -> dict:
 def test_a_schedule_carries_speakers_and_description_and_its_drafts_are_published_together(client, app):
     owner = make_user()
     series = make_series(owner, title="LA Webinar")
-    login(client, owner)
+    AuthActions(client).login(owner)
     assert submit(client, "/manage/webinars/schedule", _schedule_form(series.id)).status_code == 302
     drafts = list(db.session.scalars(select(Event).order_by(Event.starts_at)))
-    assert len(drafts) == 4 and all(d.status == EventStatus.DRAFT for d in drafts)
+    assert len(drafts) == 4
+    assert all(d.status == EventStatus.DRAFT for d in drafts)
     for draft in drafts:
         assert [(s.name, s.affiliation) for s in draft.speakers] == [
             ("Ane Etxeberria", "Orkestra, Basque Country"),
@@ -262,7 +261,7 @@ def test_a_schedule_carries_speakers_and_description_and_its_drafts_are_publishe
 def test_a_schedule_can_be_published_in_one_step_and_nobody_publishes_what_is_not_theirs(client, app):
     owner, stranger = make_user(), make_user()
     series = make_series(owner)
-    login(client, owner)
+    AuthActions(client).login(owner)
     response = submit(client, "/manage/webinars/schedule", _schedule_form(series.id, publish="y"))
     assert response.status_code == 302
     assert {e.status for e in db.session.scalars(select(Event))} == {EventStatus.PUBLISHED}
@@ -280,7 +279,7 @@ def test_emails_name_the_series_number_and_speakers(app):
     owner = make_user()
     series = make_series(owner, title="LA Webinar")
     event = make_event(owner, title="Smart Specialisation Strategies", series_id=series.id, number=16)
-    register(event, "ane@example.org")
+    make_registration(event, "ane@example.org")
     worker.deliver_due()
     message = db.session.scalars(select(OutboxMessage)).one()
     assert message.subject == "You're registered: LA Webinar #16: Smart Specialisation Strategies"
@@ -288,7 +287,8 @@ def test_emails_name_the_series_number_and_speakers(app):
     assert "Speakers: Ane Etxeberria (Orkestra, Basque Country); Camila Rojas (Universidad de Chile)" in (
         message.body_text
     )
-    assert "LA Webinar #16" in message.body_html and "Camila Rojas" in message.body_html
+    assert "LA Webinar #16" in message.body_html
+    assert "Camila Rojas" in message.body_html
 
 
 def test_a_title_that_already_says_its_number_is_not_repeated(app):

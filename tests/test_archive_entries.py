@@ -102,6 +102,10 @@ def test_csv_import_previews_then_saves_entries_shown_in_order_on_archive_series
     series_page = client.get(f"/series/{series.slug}").get_data(as_text=True)
     assert series_page.index("Water governance") < series_page.index("Smart specialisation 101")
     assert "Webinar #3" in series_page
+    series_feed = client.get(f"/series/{series.slug}/calendar.ics").get_data(as_text=True)
+    assert series_feed.index("Smart specialisation 101") < series_feed.index("Green hydrogen")
+    assert "Water governance" in series_feed  # years old, yet in the programme's calendar
+    assert "Water governance" not in client.get("/calendar.ics").get_data(as_text=True)  # the site's window
     atom = client.get("/feeds/webinars.atom").get_data(as_text=True)
     assert (
         atom.index("Water governance") < atom.index("Green hydrogen") < atom.index("Smart specialisation 101")

@@ -8,10 +8,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import edited, make_event, make_registration, make_series, make_user
-from tests.helpers import AuthActions, submit
+from tests.helpers import AuthActions, assert_same_count, statements_of_get, submit
 from webinars import topics
 from webinars.events import service as events
 from webinars.events.service import RuleError
@@ -296,3 +296,18 @@ def test_a_title_that_already_says_its_number_is_not_repeated(app):
     series = make_series(owner, title="LA Webinar")
     event = make_event(owner, title="Webinar #16: Smart Specialisation", series_id=series.id, number=16)
     assert event.full_title == "Webinar #16: Smart Specialisation"
+
+
+def test_the_dashboard_names_series_and_numbers_without_a_query_per_row(client, app):
+    owner = make_user()
+    AuthActions(client).login(owner)
+    counts = []
+    for total in (2, 6):
+        while db.session.scalar(select(func.count(Event.id))) < total:
+            series = make_series(
+                owner, title=f"Series {total}-{db.session.scalar(select(func.count(Event.id)))}"
+            )
+            make_event(owner, series_id=series.id, publish=False)
+        counts.append(statements_of_get(client, "/manage/"))
+    assert_same_count(*counts)
+    assert "Series 6-5 #1" in text(client.get("/manage/"))

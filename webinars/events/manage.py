@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from .. import topics
@@ -42,7 +43,11 @@ def owned_event(event_id: int) -> Event:
 
 @bp.route("/")
 def dashboard() -> ResponseReturnValue:
-    query = service.visible_to(current_user).order_by(Event.starts_at.desc(), Event.id.desc())
+    query = (
+        service.visible_to(current_user)
+        .options(selectinload(Event.series))  # each row names its series and number
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+    )
     events = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
     counts = _status_counts([event.id for event in events.items])
     drafts = sum(1 for event in events.items if event.status == EventStatus.DRAFT)

@@ -338,3 +338,27 @@ def test_archive_entries_within_the_feed_window_are_in_the_calendar_feed(client,
     feeds.clear_cache()
     body = client.get("/calendar.ics").get_data(as_text=True)
     assert body.index("May 10") < body.index("May 20")
+
+
+def test_the_command_line_import_checks_every_row_then_saves_all_or_nothing(app, tmp_path):
+    owner = make_user()
+    series = make_series(owner, title="LA Webinar")
+    runner = app.test_cli_runner()
+    broken = tmp_path / "broken.csv"
+    broken.write_text(HEADER + GOOD_ROWS + "Not yet,2999-01-01,,,,,,,,\n", encoding="utf-8")
+    refused = runner.invoke(args=["archive", "import", str(broken), "--owner", owner.email])
+    assert refused.exit_code != 0
+    assert "Row 5: Date:" in refused.output
+    assert entries() == []
+
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + GOOD_ROWS, encoding="utf-8")
+    args = ["archive", "import", str(good), "--owner", owner.email.upper(), "--series", series.slug]
+    checked = runner.invoke(args=[*args, "--dry-run"])
+    assert "3 rows are ready to import." in checked.output
+    assert entries() == []
+    done = runner.invoke(args=args)
+    assert done.exit_code == 0, done.output
+    assert [e.number for e in entries()] == [1, 2, 3]
+    unknown = runner.invoke(args=["archive", "import", str(good), "--owner", "nobody@example.org"])
+    assert "No organizer account" in unknown.output

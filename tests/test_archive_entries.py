@@ -134,12 +134,16 @@ def test_row_errors_are_listed_and_nothing_is_saved(client, organizer):
         + "Bad figures,2019-01-07,,,,,,,10,20\n"
         + "Bad date,12/03/2019,,,,,,,,\n"
         + "Bad time,2019-01-08,25:99,,,,,,,\n"
+        + "Two faults,2999-01-09,,,,,ftp://video.example.org/9,,,\n"
     )
     response = upload(client, rows.encode(), series_id=series.id)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Some rows have errors" in page
     assert "Import these webinars" not in page
+    two_faults = re.search(r"<td>Two faults</td>.*?</tr>", page, re.S).group(0)
+    assert "https:// or http://" in two_faults  # the field's error...
+    assert "has ended" in two_faults  # ...and the rule's, in one preview
     for expected in (
         "This field is required",
         "on or after 1 January 2000",

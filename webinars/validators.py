@@ -47,7 +47,12 @@ def web_link(form: Form, field: Field) -> None:
     if not value:
         return
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or _CONTROL_IN_LINE.search(value):
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(character.isspace() for character in value)
+        or _CONTROL_IN_LINE.search(value)
+    ):
         raise ValidationError(_l("Enter a web address starting with https:// or http://."))
 
 

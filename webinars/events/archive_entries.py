@@ -323,20 +323,29 @@ def preview(editor: User, records: list[dict[str, str]], series_id: int | None) 
     numbers: list[int] = []
     for line, values in enumerate(records, start=2):
         form = ArchiveRowForm(formdata=as_formdata(values))
-        if not form.validate():
-            messages = [
-                f"{form[name].label.text}: {' '.join(map(str, errs))}" for name, errs in form.errors.items()
-            ]
-            results.append(RowResult(line, values, None, messages))
-            continue
-        data = form.to_data(series_id)
-        errors = check_entry(editor, data, numbers_in_file=numbers)
-        if data.number is not None:
-            numbers.append(data.number)
-        label = {name: form[name].label.text for name in ("date", "number", "attendance") if name in form}
-        messages = [f"{label.get(name, name)}: {message}" for name, message in errors.items()]
+        form.validate()
+        messages = [
+            f"{form[name].label.text}: {' '.join(map(str, errs))}" for name, errs in form.errors.items()
+        ]
+        data = None
+        # The rules need the fields they read; with those valid, report their refusals beside the
+        # others, so one preview lists everything that is wrong in a row.
+        if not set(form.errors) & RULE_INPUTS:
+            data = form.to_data(series_id)
+            errors = check_entry(editor, data, numbers_in_file=numbers)
+            if data.number is not None:
+                numbers.append(data.number)
+            messages += [f"{_rule_label(form, name)}: {message}" for name, message in errors.items()]
         results.append(RowResult(line, values, None if messages else data, messages))
     return results
+
+
+# The fields the rules read: a row's rule errors are reported once these are valid.
+RULE_INPUTS = {"date", "time", "timezone", "duration", "number", "registrations", "attendance"}
+
+
+def _rule_label(form: Any, name: str) -> str:
+    return str(form[name].label.text) if name in form else str(_l("Series"))
 
 
 def import_entries(editor: User, records: list[dict[str, str]], series_id: int | None) -> list[Event]:

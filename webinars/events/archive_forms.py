@@ -25,7 +25,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import topics
 from ..models import Event
@@ -63,9 +63,7 @@ class _EntryFields:
             check_speaker_lines,
         ],
     )
-    recording_url = URLField(
-        _l("Recording link"), validators=[Optional(), URL(require_tld=False), Length(max=500), web_link]
-    )
+    recording_url = URLField(_l("Recording link"), validators=[Optional(), Length(max=500), web_link])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500), multi_line_text])
     registrations = IntegerField(
         _l("People registered"), validators=[Optional(), NumberRange(min=0, max=10_000_000)]

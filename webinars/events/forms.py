@@ -20,7 +20,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import topics
@@ -120,9 +120,7 @@ class EventForm(FlaskForm):
     duration = IntegerField(
         _l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
     )
-    join_url = URLField(
-        _l("Join link"), validators=[Optional(), URL(require_tld=False), Length(max=500), web_link]
-    )
+    join_url = URLField(_l("Join link"), validators=[Optional(), Length(max=500), web_link])
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
     deadline_date = DateField(_l("Registration closes on"), validators=[Optional()])
     deadline_time = TimeField(_l("Registration closes at"), validators=[Optional()])

@@ -19,7 +19,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..events.forms import ScheduleFields, check_speaker_lines, chosen_topics, speakers_from_lines
@@ -89,9 +89,7 @@ class ScheduleForm(ScheduleFields):
         _l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
     )
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
-    join_url = URLField(
-        _l("Join link"), validators=[Optional(), URL(require_tld=False), Length(max=500), web_link]
-    )
+    join_url = URLField(_l("Join link"), validators=[Optional(), Length(max=500), web_link])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500), multi_line_text])
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=20000), multi_line_text]

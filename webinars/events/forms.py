@@ -50,6 +50,7 @@ def suggested_topics_field() -> SelectMultipleField:
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,
+        render_kw={"class": "choices"},
     )
 
 

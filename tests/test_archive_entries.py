@@ -192,6 +192,23 @@ def test_xlsx_import_reads_dates_times_and_numbers_from_cells(client, organizer)
     ]
 
 
+def test_cells_as_spreadsheets_commonly_hold_them(client, organizer):
+    rows = (
+        "Title,Date,Number,Speakers\n"
+        '"Webinar #4: Ports",2019-05-06 17:30,#4,"Ane Etxeberria (Orkestra, Basque Country); Jon Aguirre"\n'
+    )
+    page = upload(client, rows.encode()).get_data(as_text=True)
+    assert "1 webinar is ready to import." in page
+    assert confirm(client, page).status_code == 302
+    (entry,) = entries()
+    assert entry.starts_at == datetime(2019, 5, 6, 17, 30, tzinfo=UTC)
+    assert entry.number is None  # no series chosen: a number needs one
+    assert [(s.name, s.affiliation) for s in entry.speakers] == [
+        ("Ane Etxeberria", "Orkestra, Basque Country"),
+        ("Jon Aguirre", ""),
+    ]
+
+
 def _zip_bytes(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

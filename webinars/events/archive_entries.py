@@ -307,7 +307,15 @@ class RowResult:
 def as_formdata(values: dict[str, str]) -> MultiDict[str, str]:
     """A row as the archive entry form's fields: several speakers or topics in a cell are separated
     by semicolons or line breaks (commas stay inside a topic or an affiliation)."""
-    fields = {name: value for name, value in values.items() if name in COLUMNS and value.strip()}
+    fields = {name: value.strip() for name, value in values.items() if name in COLUMNS and value.strip()}
+    # What spreadsheets commonly hold: "2019-03-12 16:00" (or ...T16:00) in the date cell, "#16" as a number.
+    day, _sep, moment = fields.get("date", "").replace("T", " ").partition(" ")
+    if moment and "time" not in fields:
+        fields["date"], fields["time"] = day, moment[:5]
+    elif moment:
+        fields["date"] = day
+    if "number" in fields:
+        fields["number"] = fields["number"].lstrip("#").strip()
     for name in ("speakers", "topics"):
         if name in fields:
             fields[name] = "\n".join(part.strip() for part in fields[name].replace(";", "\n").splitlines())

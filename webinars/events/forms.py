@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -73,10 +74,15 @@ def show_topics(form: EventForm | ScheduleFields, tags: list[Tag]) -> None:
 
 
 def speakers_from_lines(text: str) -> list[tuple[str, str]]:
-    """ "Name, Affiliation" per line: the first comma ends the name (affiliations often hold commas)."""
+    """One speaker per line, as "Name, Affiliation" or "Name (Affiliation)": the first comma ends the
+    name, since affiliations often hold commas."""
     speakers = []
     for line in (text or "").splitlines():
-        name, _comma, affiliation = line.partition(",")
+        bracketed = re.fullmatch(r"\s*([^(),]+?)\s*\(([^()]*)\)\s*", line)
+        if bracketed:
+            name, affiliation = bracketed.groups()
+        else:
+            name, _comma, affiliation = line.partition(",")
         if name.strip():
             speakers.append((" ".join(name.split()), " ".join(affiliation.split())))
     return speakers

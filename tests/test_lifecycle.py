@@ -30,7 +30,8 @@ def text(response) -> str:
 
 
 def test_pages_follow_the_webinar_from_upcoming_to_live_to_past(client, app, frozen_clock):
-    event = make_event(title="Regional innovation policy")  # 90 minutes, a week ahead
+    series = make_series(title="LA Webinar")
+    event = make_event(title="Regional innovation policy", series_id=series.id)  # 90 minutes, a week ahead
     person = make_registration(event, "ane@example.org")
     manage_url = f"/r/{person.token}"
 
@@ -49,6 +50,7 @@ def test_pages_follow_the_webinar_from_upcoming_to_live_to_past(client, app, fro
     assert "Regional innovation policy" in home
     assert "Live now" in home
     assert not listed("/past")
+    assert "Live now" in text(client.get(f"/series/{series.slug}"))
     public = text(client.get(f"/webinars/{event.slug}"))
     assert "Live now" in public
     assert "secret-room-16" not in public

@@ -1,7 +1,7 @@
 """Archive entries, a stored end time for the life-cycle states, suggested and translated topics
 
 Revision ID: i13_lifecycle
-Revises: 0001
+Revises: i16_api
 Create Date: 2026-11-25 09:06:13.585418
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i13_lifecycle'
-down_revision = '0001'
+down_revision = 'i16_api'
 branch_labels = None
 depends_on = None
 

@@ -26,7 +26,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import topics
 from ..models import DEFAULT_REMINDER_OFFSETS, Event, Tag
-from ..validators import multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
+from ..validators import (
+    multi_line_text,
+    one_per_line,
+    single_line_text,
+    valid_origins,
+    valid_timezone,
+    web_link,
+)
 from .service import EventData
 
 
@@ -138,6 +145,10 @@ class EventForm(FlaskForm):
     number = IntegerField(_l("Number in the series"), validators=[Optional(), NumberRange(min=1, max=100000)])
     suggested_topics = suggested_topics_field()
     tags = topics_field()
+    embed_origins = TextAreaField(
+        _l("Websites that may embed the sign-up form"),
+        validators=[Optional(), Length(max=4500), valid_origins],
+    )
     reminders = StringField(
         _l("Reminders (minutes before the start)"),
         default=DEFAULT_REMINDER_OFFSETS,
@@ -179,6 +190,7 @@ class EventForm(FlaskForm):
             series_id=self.series.data or None,
             number=self.number.data,
             tags=chosen_topics(self),
+            embed_origins=[line for line in (self.embed_origins.data or "").splitlines() if line.strip()],
         )
 
     def fill_from(self, event: Event) -> None:
@@ -197,6 +209,7 @@ class EventForm(FlaskForm):
         self.series.data = event.series_id or 0
         self.number.data = event.number
         show_topics(self, event.tags)
+        self.embed_origins.data = event.embed_origins
         if event.registration_deadline:
             local_deadline = event.registration_deadline.astimezone(zone)
             self.deadline_date.data = local_deadline.date()

@@ -4,13 +4,16 @@ route is checked the day it is added."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 
 from tests.factories import make_event, make_user
 from tests.helpers import csrf_token
+from webinars import clock
 from webinars.broadcasts import service as broadcasts
+from webinars.events import archive_entries
 from webinars.extensions import db
 from webinars.models import Audience, OutboxMessage, ParticipantRecord, Series
 from webinars.permissions import CAPABILITIES, Capability, Role, may
@@ -33,6 +36,7 @@ OBJECT_ARGUMENTS = {
     "question_id",
     "record_id",
 }
+ARCHIVE_ENTRY_ROUTES = ("archive_manage.",)
 # Placeholders that name no object, with a value that exists.
 OTHER_ARGUMENTS = {"direction": "up"}
 
@@ -54,11 +58,18 @@ def _someone_elses_objects() -> dict[str, int]:
     ).one()
     series = series_service.create_series(owner, series_service.SeriesData(title="Smart regions"))
     question = questions.add_question(event, questions.QuestionData(kind="short_text", label="Your role"))
+    entry = archive_entries.create_entry(
+        owner,
+        archive_entries.ArchiveEntryData(
+            title="Webinar #3", starts_at=clock.now() - timedelta(days=400), timezone="UTC"
+        ),
+    )
     record = ParticipantRecord(event_id=event.id, source="zoom", name="Ane", minutes=50)
     db.session.add(record)
     db.session.commit()
     return {
         "event_id": event.id,
+        "entry_id": entry.id,
         "series_id": series.id,
         "registration_id": registration.registration.id,
         "broadcast_id": broadcast.id,
@@ -70,6 +81,8 @@ def _someone_elses_objects() -> dict[str, int]:
 
 def _request(client, rule, values: dict[str, int], token: str):
     arguments = {**OTHER_ARGUMENTS, **values}
+    if rule.endpoint.startswith(ARCHIVE_ENTRY_ROUTES):  # these act on archive entries only
+        arguments["event_id"] = values.get("entry_id", values["event_id"])
     url = rule.build({name: arguments[name] for name in rule.arguments}, append_unknown=False)[1]
     if "GET" in rule.methods:
         return "GET", url, client.get(url)

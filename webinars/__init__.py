@@ -21,6 +21,7 @@ from .broadcasts.views import bp as broadcasts_bp
 from .calendar.views import bp as calendar_bp
 from .database import set_writing
 from .embed.views import bp as embed_bp
+from .events.archive_manage import bp as archive_manage_bp
 from .events.manage import bp as manage_bp
 from .events.views import bp as events_bp
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_bp)
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(broadcasts_bp)
+    app.register_blueprint(archive_manage_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(questions_bp)
     app.register_blueprint(attendance_bp)

@@ -6,7 +6,7 @@ enum: this revision checks every stored value first, so an upgrade stops with a 
 rather than failing later on the first page that reads an unknown one.
 
 Revision ID: i10_enums
-Revises: i12_organizer_tools
+Revises: i13_lifecycle
 Create Date: 2026-11-25 09:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "i10_enums"
-down_revision = "i12_organizer_tools"
+down_revision = "i13_lifecycle"
 branch_labels = None
 depends_on = None
 
@@ -31,6 +31,7 @@ QUESTION_KINDS = (
 )
 ALLOWED = {
     ("event", "status"): ("draft", "published", "cancelled"),
+    ("event", "kind"): ("webinar", "archive"),
     ("registration", "status"): ("confirmed", "waitlisted", "cancelled", "pending", "rejected"),
     ("outbox_message", "status"): ("queued", "sending", "sent", "failed"),
     ("outbox_message", "kind"): (

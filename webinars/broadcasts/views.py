@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ..extensions import db
-from ..forms import enum_arg
+from ..forms import apply_rule_error, enum_arg
 from ..mail import outbox
 from ..models import Audience, Broadcast, OutboxMessage, OutboxStatus, Registration
 from ..permissions import Capability, event_for, part_of, require_sign_in
@@ -73,9 +73,13 @@ def recording(event_id: int) -> ResponseReturnValue:
         form.recording_url.data = event.recording_url
         form.recording_summary.data = event.recording_summary
     elif form.validate_on_submit():
-        service.set_recording(
-            event, url=form.recording_url.data or "", summary=form.recording_summary.data or ""
-        )
+        try:
+            service.set_recording(
+                event, url=form.recording_url.data or "", summary=form.recording_summary.data or ""
+            )
+        except RuleError as error:
+            apply_rule_error(form, error, fallback="recording_url")
+            return render_template("broadcasts/recording.html", event=event, form=form)
         if form.notify.data and event.recording_url:
             broadcast = service.announce_recording(event, current_user, Audience(form.notify.data))
             flash(_("Recording saved; the email is on its way."), "success")

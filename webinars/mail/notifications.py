@@ -23,16 +23,18 @@ from .outbox import Content, Envelope, enqueue
 
 # kind -> subject, in the recipient's language. Reminders and messages have subjects of their own.
 SUBJECTS: dict[MailKind, Callable[[Event], str]] = {
-    MailKind.REGISTRATION_CONFIRMED: lambda e: _("You're registered: %(title)s", title=e.title),
-    MailKind.WAITLISTED: lambda e: _("You're on the waitlist: %(title)s", title=e.title),
-    MailKind.PROMOTED: lambda e: _("A seat opened up, you're in: %(title)s", title=e.title),
-    MailKind.REGISTRATION_CANCELLED: lambda e: _("Registration cancelled: %(title)s", title=e.title),
-    MailKind.EVENT_UPDATED: lambda e: _("Updated: %(title)s", title=e.title),
-    MailKind.EVENT_CANCELLED: lambda e: _("Cancelled: %(title)s", title=e.title),
-    MailKind.INVITE_RESENT: lambda e: _("Your invitation: %(title)s", title=e.title),
-    MailKind.RECORDING: lambda e: _("Recording available: %(title)s", title=e.title),
-    MailKind.REGISTRATION_PENDING: lambda e: _("We received your request: %(title)s", title=e.title),
-    MailKind.REGISTRATION_DECLINED: lambda e: _("Your request was not accepted: %(title)s", title=e.title),
+    MailKind.REGISTRATION_CONFIRMED: lambda e: _("You're registered: %(title)s", title=e.full_title),
+    MailKind.WAITLISTED: lambda e: _("You're on the waitlist: %(title)s", title=e.full_title),
+    MailKind.PROMOTED: lambda e: _("A seat opened up, you're in: %(title)s", title=e.full_title),
+    MailKind.REGISTRATION_CANCELLED: lambda e: _("Registration cancelled: %(title)s", title=e.full_title),
+    MailKind.EVENT_UPDATED: lambda e: _("Updated: %(title)s", title=e.full_title),
+    MailKind.EVENT_CANCELLED: lambda e: _("Cancelled: %(title)s", title=e.full_title),
+    MailKind.INVITE_RESENT: lambda e: _("Your invitation: %(title)s", title=e.full_title),
+    MailKind.RECORDING: lambda e: _("Recording available: %(title)s", title=e.full_title),
+    MailKind.REGISTRATION_PENDING: lambda e: _("We received your request: %(title)s", title=e.full_title),
+    MailKind.REGISTRATION_DECLINED: lambda e: _(
+        "Your request was not accepted: %(title)s", title=e.full_title
+    ),
 }
 
 # Kinds that carry the invitation (REQUEST) and therefore the join link.
@@ -90,7 +92,7 @@ def _reminder_subject(event: Event, offset_minutes: int) -> str:
         delta = format_unit(offset_minutes // 60, "duration-hour", length="long", locale=locale)
     else:
         delta = format_unit(offset_minutes, "duration-minute", length="long", locale=locale)
-    return str(_("Starts in %(delta)s: %(title)s", delta=delta, title=event.title))
+    return str(_("Starts in %(delta)s: %(title)s", delta=delta, title=event.full_title))
 
 
 @contextmanager

@@ -1,0 +1,27 @@
+"""Accounts: disabled flag and a session version that ends every session when raised
+
+Revision ID: i11_production
+Revises: 0001
+Create Date: 2026-11-25 09:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'i11_production'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='1', nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('session_version')
+        batch_op.drop_column('active')

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install and start what the test suite needs beyond Python packages, where it is missing:
 # Debian's chromium (browser tests), libical's introspection data (calendar checks),
-# ical.js from npm, and a running PostgreSQL with the `test` database.
+# ical.js from npm, nginx (reverse-proxy tests), and a running PostgreSQL with the `test` database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)  # reverse-proxy tests
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -n "$(ls /usr/lib/*/girepository-1.0/ICalGLib-3.0.typelib 2>/dev/null)" ] || missing+=(gir1.2-ical-3.0)
 /usr/bin/python3 -c 'import gi' >/dev/null 2>&1 || missing+=(python3-gi)

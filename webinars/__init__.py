@@ -48,12 +48,13 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     from .ops import logs, metrics
 
     logs.configure(app)
+    # Before the extensions' hooks: a request that CSRF or a rate limit stops is still logged and counted.
+    logs.register(app)
+    metrics.register(app)
     security.register_converters(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)
-    logs.register(app)
-    metrics.register(app)
     security.register(app)
     _register_error_handlers(app)
 

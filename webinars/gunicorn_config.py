@@ -15,7 +15,8 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
 worker_class = "sync"
 timeout = 30
 accesslog = None  # the app writes one line per request, with its request id
-forwarded_allow_ips = "127.0.0.1"
+# gunicorn would believe X-Forwarded-Proto from 127.0.0.1 on its own; TRUSTED_PROXIES alone decides.
+forwarded_allow_ips = ""
 
 
 def child_exit(server: object, worker: object) -> None:

@@ -41,11 +41,11 @@ def test_pages_carry_a_nonce_policy_and_no_inline_script(app_factory):
     nonces = set()
     for url in (
         "/",
-        f"/webinars/{event.slug}",
+        f"/webinars/{slug}",
         "/past",
         "/series",
         "/manage/",
-        f"/manage/webinars/{event.id}",
+        f"/manage/webinars/{event_id}",
     ):
         response = client.get(url)
         assert response.status_code == 200, url

@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
 
 
+MAX_PAGE = 100_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -138,12 +139,16 @@ def _register_request_hooks(app: Flask) -> None:
         set_writing(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @app.before_request
-    def _refuse_control_characters() -> None:
+    def _refuse_absurd_query_values() -> None:
         # No query value of this site may hold a control character; PostgreSQL cannot even store a NUL.
         if any(
             _CONTROL.search(key) or _CONTROL.search(value) for key, value in request.args.items(multi=True)
         ):
             abort(400)
+        # Pagination reads ?page= itself: a page beyond any list (or no number at all) is a page not found.
+        page = request.args.get("page")
+        if page is not None and not (page.isdigit() and 1 <= int(page) <= MAX_PAGE):
+            abort(404)
 
     @app.teardown_request
     def _reset_writing(_exc: BaseException | None) -> None:

@@ -76,6 +76,9 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "webinars")
+    # Redis down: count in each process's memory meanwhile rather than refuse every sign-up.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # Sign-ups per client (one NAT address can hide a whole classroom) and per address registered.
     RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "300 per hour")
     RATELIMIT_REGISTER_ADDRESS = os.environ.get("RATELIMIT_REGISTER_ADDRESS", "10 per hour")

@@ -40,7 +40,9 @@ def applied_revisions() -> set[str]:
 def mail_relay_health() -> tuple[bool, str] | None:
     """The mail relay's state as the worker last saw it: (healthy, detail), or None while unknown.
 
-    The worker's delivery back-off reports here; readiness and the metrics read it from this one place.
+    The one place the worker's delivery back-off is read from: /readyz fails while it is unhealthy and
+    the metrics show ``webinars_mail_relay_healthy``. Until the worker records that state, nothing is
+    known and neither reports it.
     """
     return None
 

@@ -75,6 +75,15 @@ class OutboxCollector(Collector):
             "How long the oldest due message has waited to be sent (0 when none is due).",
             value=age or 0.0,
         )
+        from .health import mail_relay_health
+
+        relay = mail_relay_health()
+        if relay is not None:
+            yield GaugeMetricFamily(
+                "webinars_mail_relay_healthy",
+                "1 while the mail relay accepts mail, 0 while backing off.",
+                value=int(relay[0]),
+            )
 
 
 def process_registry() -> CollectorRegistry:

@@ -209,3 +209,18 @@ def test_one_address_cannot_be_registered_over_and_over(tmp_path: Path, webinar_
         other = sign_up(Client(port), slug, "someone.else@example.org")
     assert victim == [302, 302, 302, 429]
     assert other == 302
+
+
+def test_metrics_add_up_across_gunicorn_processes(tmp_path: Path, webinar_env):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env, _slug = webinar_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    with gunicorn(env, tmp_path / "app.log", workers=2) as port:
+        for _ in range(20):
+            assert Client(port).get("/healthz")[0] == 200
+        body = Client(port).get("/metrics")[2]
+    counted = re.search(
+        r'^webinars_http_requests_total\{endpoint="ops.healthz",status="200"\} (\S+)$', body, re.M
+    )
+    assert counted and float(counted.group(1)) == 20
+    assert 'webinars_outbox_messages{status="queued"}' in body

@@ -68,7 +68,8 @@ def site(app_factory: Callable[..., Flask]) -> Iterator[Site]:
         event = make_event(admin, capacity=2)
         outcome = registrations.register(event, name="Ana", email="ana@example.org", consent=True)
         registrations.register(event, name="Ben", email="ben@example.org", consent=True)
-        assert isinstance(series, Series) and isinstance(outcome.registration, Registration)
+        assert isinstance(series, Series)
+        assert isinstance(outcome.registration, Registration)
         values = {
             "event_slug": event.slug,
             "series_slug": series.slug,

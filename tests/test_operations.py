@@ -14,9 +14,9 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from tests.conftest import submit
 from tests.factories import PASSWORD, make_event, make_user
-from tests.servers import ROOT, app_env, free_port
+from tests.helpers import free_port, submit
+from tests.servers import ROOT, app_env
 from webinars import create_app
 from webinars.extensions import db
 from webinars.mail.outbox import enqueue
@@ -50,9 +50,12 @@ def test_pages_carry_a_nonce_policy_and_no_inline_script(app_factory):
         response = client.get(url)
         assert response.status_code == 200, url
         policy = response.headers["Content-Security-Policy"]
-        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
-        assert "default-src 'self'" in policy and "object-src 'none'" in policy
-        assert "frame-ancestors 'none'" in policy and response.headers["X-Frame-Options"] == "DENY"
+        assert "unsafe-inline" not in policy
+        assert "unsafe-eval" not in policy
+        assert "default-src 'self'" in policy
+        assert "object-src 'none'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["X-Frame-Options"] == "DENY"
         nonces.add(re.search(r"'nonce-([^']+)'", policy).group(1))
         page = response.get_data(as_text=True)
         assert not INLINE_SCRIPT.search(page), url
@@ -119,7 +122,8 @@ def test_error_pages_and_health_need_no_database(tmp_path):
     assert "Something went wrong" in page.get_data(as_text=True)
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.json["checks"]["database"].startswith("unreachable")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["database"].startswith("unreachable")
 
 
 @pytest.mark.parametrize(
@@ -218,7 +222,8 @@ def test_metrics_count_requests_signups_and_the_outbox(client, app, frozen_clock
     assert grew('webinars_signups_total{outcome="invalid"}') == 1
     assert grew('webinars_http_requests_total{endpoint="events.register",status="302"}') == 3
     queued = metric(body, 'webinars_outbox_messages{status="queued"}')
-    assert queued >= 2 and metric(body, 'webinars_outbox_messages{status="sent"}') == 0
+    assert queued >= 2
+    assert metric(body, 'webinars_outbox_messages{status="sent"}') == 0
     assert metric(body, "webinars_outbox_oldest_due_age_seconds") == 42
     # Paths never become labels: a hostile path is one "unmatched" series.
     client.get("/no/such/" + "x" * 300)
@@ -261,7 +266,9 @@ def test_request_ids_and_json_log_lines(app_factory, capsys):
                 root.removeHandler(handler)
         root.handlers = saved
     entry = next(line for line in lines if line.get("request_id") == "req-12345")
-    assert entry["logger"] == "webinars.request" and entry["status"] == 200 and entry["path"] == "/"
+    assert entry["logger"] == "webinars.request"
+    assert entry["status"] == 200
+    assert entry["path"] == "/"
 
 
 def run_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -301,7 +308,8 @@ def test_check_sends_a_test_email_through_the_outbox(tmp_path, smtp_sink):
     )
     result = run_check(env, "--send-test", "ops@example.org")
     assert result.returncode == 0, result.stderr
-    assert "Configuration OK." in result.stdout and "Queued test message" in result.stdout
+    assert "Configuration OK." in result.stdout
+    assert "Queued test message" in result.stdout
     worker = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "webinars", "worker", "--once"],
         env=env,

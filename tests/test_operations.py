@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from flask_migrate import upgrade
@@ -16,7 +17,7 @@ from sqlalchemy import text
 
 from tests.factories import PASSWORD, make_event, make_user
 from tests.helpers import free_port, submit
-from tests.servers import ROOT, app_env
+from tests.servers import ROOT, app_env, running
 from webinars import create_app
 from webinars.extensions import db
 from webinars.mail.outbox import enqueue
@@ -337,3 +338,23 @@ def test_sign_ups_go_on_when_the_rate_limit_store_is_down(app_factory):
     ]
     # Counted in this process's memory meanwhile: still limited, never a 500.
     assert outcomes == [302, 302, 429]
+
+
+def test_a_running_worker_serves_its_metrics_on_a_port(tmp_path):
+    env = app_env(tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webinars", "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    command = [sys.executable, "-m", "flask", "--app", "webinars", "worker", "--metrics-port", str(port)]
+    with (
+        running(command, port, tmp_path / "worker.log", env),
+        urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response,
+    ):
+        body = response.read().decode()
+    assert 'webinars_outbox_messages{status="queued"} 0.0' in body
+    assert "webinars_outbox_oldest_due_age_seconds 0.0" in body

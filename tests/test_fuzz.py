@@ -42,7 +42,25 @@ HOSTILE_VALUES = [
     "<script>",
     "' OR 1=1 --",
 ]
-HOSTILE_QUERY_NAMES = ["page", "per_page", "q", "series", "tag", "lang", "next", "status", "audience"]
+# The site's own query names, the routes' path names, and url_for's options.
+HOSTILE_QUERY_NAMES = [
+    "page",
+    "per_page",
+    "q",
+    "series",
+    "tag",
+    "lang",
+    "next",
+    "status",
+    "audience",
+    "slug",
+    "token",
+    "event_id",
+    "_external",
+    "_scheme",
+    "_anchor",
+    "_method",
+]
 ARGUMENT = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 # Signing out would end the session the walk runs in; it is exercised in test_accounts.

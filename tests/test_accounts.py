@@ -49,7 +49,9 @@ def test_production_closes_the_setup_page_and_the_cli_link_opens_it_once(app_fac
     site = app_factory(SETUP_OPEN=False)
     client = site.test_client()
     assert client.get("/setup").status_code == 404
-    assert client.get("/login").status_code == 200  # no redirect to a set-up page that is closed
+    login_page = client.get("/login")
+    assert login_page.status_code == 200  # no redirect to a set-up page that is closed
+    assert "flask --app webinars organizers setup-link" in login_page.get_data(as_text=True)
     assert client.get("/setup/forged-token").status_code == 404
 
     result: Result = site.test_cli_runner().invoke(args=["organizers", "setup-link"])

@@ -112,7 +112,7 @@ def login() -> ResponseReturnValue:
             _start_session(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(_("Wrong email or password."))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, awaiting_setup=service.needs_setup())
 
 
 @bp.route("/logout", methods=["POST"])

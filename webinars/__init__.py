@@ -105,6 +105,7 @@ def _select_locale() -> str | None:
 def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .calendar.views import bp as calendar_bp
+    from .embed.views import bp as embed_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
     from .messages.views import bp as followup_bp
@@ -122,6 +123,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(followup_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(embed_bp)
+
+    from . import api
+
+    api.init_app(app)
 
 
 MAX_PAGE = 100_000
@@ -131,6 +137,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def _register_request_hooks(app: Flask) -> None:
     from flask import abort
 
+    from .api.problems import is_api_request
     from .database import set_writing
 
     @app.before_request
@@ -145,9 +152,10 @@ def _register_request_hooks(app: Flask) -> None:
             _CONTROL.search(key) or _CONTROL.search(value) for key, value in request.args.items(multi=True)
         ):
             abort(400)
-        # Pagination reads ?page= itself: a page beyond any list (or no number at all) is a page not found.
+        # The pages' lists read ?page= themselves: a page beyond any list (or no number at all) is a
+        # page not found. The API validates its own arguments and answers with a problem document.
         page = request.args.get("page")
-        if page is not None and not (page.isdigit() and 1 <= int(page) <= MAX_PAGE):
+        if page is not None and not is_api_request() and not (page.isdigit() and 1 <= int(page) <= MAX_PAGE):
             abort(404)
 
     @app.teardown_request
@@ -172,13 +180,19 @@ def _register_error_handlers(app: Flask) -> None:
         500: (_l("Something went wrong"), _l("We could not complete your request. Please try again later.")),
     }
 
-    def error_page(title: object, message: object, code: int):  # type: ignore[no-untyped-def]
-        # The failed transaction goes first, and the page is drawn for a visitor nobody looks up:
-        # an error page has to render when the database is the thing that failed.
+    from .api import problems
+
+    def forget_failed_transaction() -> None:
+        # First, before anything else reads the session: after a database error it must roll back.
         try:
             db.session.rollback()
-        except Exception:  # noqa: BLE001 - a broken connection must not stop the error page
+        except Exception:  # noqa: BLE001 - a broken connection must not stop the error answer
             app.logger.warning("rollback before the error page failed", exc_info=True)
+
+    def error_page(title: object, message: object, code: int):  # type: ignore[no-untyped-def]
+        # Drawn for a visitor nobody looks up: an error page has to render when the database is the
+        # thing that failed (base.html reads current_user).
+        forget_failed_transaction()
         signed_in = g.pop("_login_user", None)
         g._login_user = login_manager.anonymous_user()
         try:
@@ -197,6 +211,9 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if problems.is_api_request():
+            forget_failed_transaction()
+            return problems.from_http_exception(error)
         code = error.code or 500
         if code not in pages:
             return error
@@ -205,5 +222,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(error: Exception):  # type: ignore[no-untyped-def]
+        if problems.is_api_request():
+            forget_failed_transaction()
+            return problems.problem(500, detail="The request could not be completed; try again later.")
         title, message = pages[500]
         return error_page(title, message, 500)

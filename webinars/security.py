@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 DEFAULT_POLICY: dict[str, tuple[str, ...]] = {
@@ -44,17 +44,22 @@ MAX_SEGMENT = 255
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Kept with the request, not in ``g``: an app context (and its ``g``) may outlive one request.
+_NONCE_KEY = "webinars.csp_nonce"
+_POLICY_KEY = "webinars.csp_policy"
+
+
 def csp_nonce() -> str:
     """This response's nonce, for the rare inline <script nonce="..."> a template needs."""
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(18)
-    return g.csp_nonce
+    if _NONCE_KEY not in request.environ:
+        request.environ[_NONCE_KEY] = secrets.token_urlsafe(18)
+    return request.environ[_NONCE_KEY]
 
 
 def _policy() -> dict[str, list[str]]:
-    if "csp_policy" not in g:
-        g.csp_policy = {name: list(sources) for name, sources in DEFAULT_POLICY.items()}
-    return g.csp_policy
+    if _POLICY_KEY not in request.environ:
+        request.environ[_POLICY_KEY] = {name: list(sources) for name, sources in DEFAULT_POLICY.items()}
+    return request.environ[_POLICY_KEY]
 
 
 def csp_sources(directive: str, *sources: str) -> None:

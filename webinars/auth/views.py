@@ -8,6 +8,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -23,11 +24,13 @@ from sqlalchemy import select
 from .. import ratelimits
 from ..database import writing
 from ..extensions import db, limiter
-from ..models import User
+from ..models import TokenScope, User
 from . import service
+from . import tokens as api_tokens
 from .forms import (
     AccountForm,
     AccountStateForm,
+    ApiTokenForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
@@ -221,3 +224,35 @@ def set_account_state(user_id: int, action: str) -> ResponseReturnValue:
         else:
             flash(_("%(name)s is disabled and signed out everywhere.", name=user.name), "success")
     return redirect(url_for("auth.organizers"))
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> ResponseReturnValue:
+    """Personal API tokens: create one (its secret is shown this once), see when each was last used."""
+    form = ApiTokenForm()
+    secret = None
+    if form.validate_on_submit():
+        _token, secret = api_tokens.create_token(current_user, form.name.data, TokenScope(form.scope.data))
+        form = ApiTokenForm(formdata=None)
+    response = make_response(
+        render_template(
+            "auth/tokens.html",
+            form=form,
+            secret=secret,
+            tokens=api_tokens.tokens_of(current_user),
+            action_form=FlaskForm(),
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"  # the page may carry a secret
+    return response
+
+
+@bp.route("/account/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if api_tokens.revoke(current_user, token_id):
+        flash(_("Token revoked: it no longer works."), "success")
+    return redirect(url_for("auth.tokens"))

@@ -1,7 +1,7 @@
 """Accounts: disabled flag and a session version that ends every session when raised
 
 Revision ID: i11_production
-Revises: i16_api
+Revises: i12_organizer_tools
 Create Date: 2026-11-25 09:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'i11_production'
-down_revision = 'i16_api'
+down_revision = 'i12_organizer_tools'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from ..calendar import links
 from ..extensions import db, limiter
 from ..ops.metrics import SIGNUPS
 from ..registrations import service as registrations
-from ..registrations.forms import RegistrationForm
+from ..registrations.forms import registration_form_for
 from ..text import render_markdown
 from . import queries
 from .archive import ArchiveFilterForm
@@ -50,7 +50,11 @@ def _detail_page(event, form, status_code: int = 200) -> ResponseReturnValue:  #
 @bp.route("/webinars/<slug>")
 def detail(slug: str) -> ResponseReturnValue:
     event = queries.public_by_slug(slug) or abort(404)
-    return _detail_page(event, RegistrationForm())
+    return _detail_page(event, registration_form_for(event, _locale()))
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
 
 
 @bp.route("/webinars/<slug>", methods=["POST"])
@@ -60,7 +64,7 @@ def detail(slug: str) -> ResponseReturnValue:
 )
 def register(slug: str) -> ResponseReturnValue:
     event = queries.public_by_slug(slug, for_registration=True) or abort(404)
-    form = RegistrationForm()
+    form = registration_form_for(event, _locale())
     if not form.validate_on_submit():
         SIGNUPS.labels(outcome="invalid").inc()
         return _detail_page(event, form, 400 if request.form else 200)
@@ -75,7 +79,8 @@ def register(slug: str) -> ResponseReturnValue:
             organisation=form.organisation.data or "",
             consent=form.consent.data,
             timezone=form.visitor_timezone(),
-            locale=str(get_locale() or "en"),
+            locale=_locale(),
+            answers=form.answers(),
         )
     except registrations.RegistrationRefused:
         SIGNUPS.labels(outcome="refused").inc()

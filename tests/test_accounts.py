@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_user
 from tests.helpers import csrf_token, submit
+from webinars.auth import service as accounts
 from webinars.extensions import db
 from webinars.models import OutboxMessage, User
 
@@ -244,3 +245,19 @@ def test_failed_sign_ins_are_limited_per_account_and_per_client(app_factory):
 def test_user_loader_refuses_malformed_session_ids(app):
     for hostile in ("", "1", "x:1", "1:x", "99999999999999999999:1", "1:1:1"):
         assert User.from_session_id(hostile) is None
+
+
+def test_a_disabled_account_loses_its_api_tokens_too(site):
+    from webinars.auth import tokens
+    from webinars.models import TokenScope
+
+    admin_id, _email = create_user(site, admin=True)
+    user_id, _email = create_user(site)
+    with site.app_context():
+        secret = tokens.create_token(db.session.get(User, user_id), "script", TokenScope.READ)[1]
+    client = site.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/manage/webinars", headers=headers).status_code == 200
+    with site.app_context():
+        accounts.set_active(db.session.get(User, admin_id), db.session.get(User, user_id), False)
+    assert client.get("/api/v1/manage/webinars", headers=headers).status_code == 401

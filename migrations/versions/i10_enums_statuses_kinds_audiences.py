@@ -6,7 +6,7 @@ enum: this revision checks every stored value first, so an upgrade stops with a 
 rather than failing later on the first page that reads an unknown one.
 
 Revision ID: i10_enums
-Revises: i13_lifecycle
+Revises: i11_production
 Create Date: 2026-11-25 09:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "i10_enums"
-down_revision = "i13_lifecycle"
+down_revision = "i11_production"
 branch_labels = None
 depends_on = None
 
@@ -47,6 +47,8 @@ ALLOWED = {
         "recording",
         "registration_pending",
         "registration_declined",
+        "password_reset",
+        "test",
     ),
     ("broadcast", "kind"): ("message", "recording"),
     ("broadcast", "audience"): ("confirmed", "waitlisted", "all", "attended", "absent"),

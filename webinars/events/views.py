@@ -6,6 +6,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
+from .. import ratelimits
+from ..counters import SIGNUPS
 from ..extensions import db, limiter
 from ..ical import links
 from ..models import Event
@@ -57,16 +59,21 @@ def _locale() -> str:
 
 
 @bp.route("/webinars/<slug>", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"], key_func=ratelimits.client)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_REGISTER_ADDRESS"], key_func=ratelimits.registered_address
+)
 def register(slug: str) -> ResponseReturnValue:
     event = queries.public_by_slug(slug, for_registration=True) or abort(404)
     form = registration_form_for(event, _locale())
     if not form.validate_on_submit():
+        SIGNUPS.labels(outcome="invalid").inc()
         return _detail_page(event, form, 400 if request.form else 200)
     if form.website.data:  # a bot filled in the honeypot: answer as usual, do nothing
+        SIGNUPS.labels(outcome="honeypot").inc()
         return redirect(url_for("events.registered", slug=event.slug))
     try:
-        registrations.register(
+        outcome = registrations.register(
             event,
             name=form.name.data,
             email=form.email.data,
@@ -77,7 +84,9 @@ def register(slug: str) -> ResponseReturnValue:
             answers=form.answers(),
         )
     except registrations.RegistrationRefused:
+        SIGNUPS.labels(outcome="refused").inc()
         return _detail_page(event, form, 409)
+    SIGNUPS.labels(outcome=str(outcome.registration.status) if outcome.created else "repeated").inc()
     return redirect(url_for("events.registered", slug=slug))  # the URL's slug: no reload after commit
 
 

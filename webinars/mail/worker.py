@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
 from .. import clock
+from ..counters import DELIVERIES
 from ..database import writing
 from ..extensions import db
 from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration
@@ -106,6 +107,7 @@ def _retry_or_fail(
     rendered = content.columns() if content else {}
     if permanent or attempts > len(delays):
         _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error, **rendered)
+        DELIVERIES.labels(outcome="failed").inc()
         log.warning("message %s to %s failed for good: %s", message.id, message.recipient, error)
         return
     _record(
@@ -116,6 +118,7 @@ def _retry_or_fail(
         next_attempt_at=clock.now() + timedelta(seconds=delays[attempts - 1]),
         **rendered,
     )
+    DELIVERIES.labels(outcome="deferred").inc()
     log.info("message %s to %s deferred (attempt %s): %s", message.id, message.recipient, attempts, error)
 
 
@@ -229,6 +232,7 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
                         last_error=None,
                         **(content.columns() if content else {}),
                     )
+                    DELIVERIES.labels(outcome="sent").inc()
                 pending.pop(0)
     except Exception as error:  # connection lost or refused: every message not yet sent waits
         reason = f"{type(error).__name__}: {error}"
@@ -252,7 +256,11 @@ def deliver_due(transport_factory: Callable[[], Transport] = make_transport) -> 
             return handled
 
 
-def run_forever(stop: threading.Event | None = None, poll_seconds: float | None = None) -> None:
+def run_forever(
+    stop: threading.Event | None = None,
+    poll_seconds: float | None = None,
+    after_pass: Callable[[], None] | None = None,
+) -> None:
     """The worker loop: deliver what is due, then wait a little. Stops cleanly on SIGTERM/SIGINT."""
     stop = stop or threading.Event()
     poll = poll_seconds if poll_seconds is not None else current_app.config["WORKER_POLL_SECONDS"]
@@ -268,6 +276,11 @@ def run_forever(stop: threading.Event | None = None, poll_seconds: float | None 
             handled = 0
         finally:
             db.session.remove()
+        if after_pass is not None:
+            try:
+                after_pass()
+            except Exception:  # metrics are a report: failing to write them must not stop the delivery
+                log.exception("after-pass hook failed")
         if not handled:
             stop.wait(poll)
     log.info("worker stopped")

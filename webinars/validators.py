@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
-from .text import normalise_email
+from .text import _CONTROL, normalise_email
 from .timefmt import is_timezone
 
 
@@ -20,3 +20,32 @@ def valid_email(form: Form, field: Field) -> None:
 def valid_timezone(form: Form, field: Field) -> None:
     if not is_timezone((field.data or "").strip()):
         raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
+
+
+def valid_origins(form: Form, field: Field) -> None:
+    """A list of web origins, one a line; the field keeps them normalised."""
+    from .text import MAX_EMBED_ORIGINS, normalise_origin, normalise_origins
+
+    lines = (field.data or "").splitlines()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            normalise_origin(line)
+        except ValueError as error:
+            raise ValidationError(
+                _l(
+                    "%(value)s is not an origin. Write one a line, like https://example.org "
+                    "(scheme and host, no path).",
+                    value=line.strip()[:80],
+                )
+            ) from error
+    try:
+        field.data = "\n".join(normalise_origins(lines))
+    except ValueError as error:
+        raise ValidationError(_l("List at most %(count)s origins.", count=MAX_EMBED_ORIGINS)) from error
+
+
+def no_control_characters(form: Form, field: Field) -> None:
+    if _CONTROL.search(field.data or ""):
+        raise ValidationError(_l("Remove the control characters from this field."))

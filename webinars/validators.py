@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
-from .text import _CONTROL, normalise_email
+from .text import normalise_email
 from .timefmt import is_timezone
 
 
@@ -46,6 +48,11 @@ def valid_origins(form: Form, field: Field) -> None:
         raise ValidationError(_l("List at most %(count)s origins.", count=MAX_EMBED_ORIGINS)) from error
 
 
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def no_control_characters(form: Form, field: Field) -> None:
-    if _CONTROL.search(field.data or ""):
-        raise ValidationError(_l("Remove the control characters from this field."))
+    """Typed text keeps its line breaks and tabs, never other control characters."""
+    values = field.data if isinstance(field.data, list) else [field.data]
+    if any(isinstance(value, str) and _CONTROL_EXCEPT_LINES.search(value) for value in values):
+        raise ValidationError(_l("Remove the invisible control characters from this text."))

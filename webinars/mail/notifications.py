@@ -31,6 +31,8 @@ SUBJECTS = {
     "event_cancelled": lambda e: _("Cancelled: %(title)s", title=e.title),
     "invite_resent": lambda e: _("Your invitation: %(title)s", title=e.title),
     "recording": lambda e: _("Recording available: %(title)s", title=e.title),
+    "registration_pending": lambda e: _("We received your request: %(title)s", title=e.title),
+    "registration_declined": lambda e: _("Your request was not accepted: %(title)s", title=e.title),
 }
 
 # kinds that carry the invitation (REQUEST) and therefore the join link
@@ -175,8 +177,12 @@ def send(
 
 
 def resend_invitation(registration: Registration) -> OutboxMessage:
-    """The invitation again for a confirmed person, or their waitlist status otherwise."""
-    kind = "invite_resent" if registration.status == RegistrationStatus.CONFIRMED else "waitlisted"
+    """The invitation again for a confirmed person, or their current status otherwise."""
+    kind = {
+        RegistrationStatus.CONFIRMED: "invite_resent",
+        RegistrationStatus.PENDING: "registration_pending",
+        RegistrationStatus.REJECTED: "registration_declined",
+    }.get(RegistrationStatus(registration.status), "waitlisted")
     return send(registration, kind)
 
 

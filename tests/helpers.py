@@ -121,8 +121,8 @@ class AuthActions:
         return logout(self.client)
 
 
-def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: str) -> dict[str, str]:
-    """What a visitor types into a webinar's registration form."""
+def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: object) -> dict[str, object]:
+    """What a visitor types into a webinar's registration form (``extra``: answers, a honeypot...)."""
     return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 

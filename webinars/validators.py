@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
@@ -22,6 +24,54 @@ def valid_email(form: Form, field: Field) -> None:
 def valid_timezone(form: Form, field: Field) -> None:
     if not is_timezone((field.data or "").strip()):
         raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
+
+
+# Tabs and line breaks belong in multi-line text; every other control character is refused.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def single_line_text(form: Form, field: Field) -> None:
+    if _CONTROL_IN_LINE.search(field.data or ""):
+        raise ValidationError(_l("Remove the control characters (line breaks, tabs) from this field."))
+
+
+def multi_line_text(form: Form, field: Field) -> None:
+    if _CONTROL_IN_TEXT.search(field.data or ""):
+        raise ValidationError(_l("Remove the control characters from this field."))
+
+
+def web_link(form: Form, field: Field) -> None:
+    """An http(s) address with a host: what a browser can open, never javascript: or data:."""
+    value = (field.data or "").strip()
+    if not value:
+        return
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(character.isspace() for character in value)
+        or _CONTROL_IN_LINE.search(value)
+    ):
+        raise ValidationError(_l("Enter a web address starting with https:// or http://."))
+
+
+def one_per_line(max_items: int, max_length: int) -> Callable[[Form, Field], None]:
+    """A list typed one item per line: at most ``max_items`` lines of at most ``max_length`` characters."""
+
+    def check(form: Form, field: Field) -> None:
+        items = split_lines(field.data or "")
+        if len(items) > max_items:
+            raise ValidationError(_l("At most %(count)s lines.", count=max_items))
+        if any(len(item) > max_length for item in items):
+            raise ValidationError(_l("Each line may have at most %(count)s characters.", count=max_length))
+
+    return check
+
+
+def split_lines(text: str) -> list[str]:
+    """The non-empty lines of ``text``, with their inner whitespace collapsed, in order."""
+    return [" ".join(line.split()) for line in (text or "").splitlines() if line.strip()]
 
 
 def valid_origins(form: Form, field: Field) -> None:

@@ -4,7 +4,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..validators import web_link
 
 AUDIENCE_LABELS = {
     "confirmed": _l("Confirmed attendees"),
@@ -29,9 +31,7 @@ class MessageForm(FlaskForm):
 
 
 class RecordingForm(FlaskForm):
-    recording_url = URLField(
-        _l("Recording link"), validators=[Optional(), URL(require_tld=False), Length(max=500)]
-    )
+    recording_url = URLField(_l("Recording link"), validators=[Optional(), Length(max=500), web_link])
     recording_summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
     notify = SelectField(
         _l("Email the recording to"),

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 
 from .. import clock
 from ..database import writing
+from ..events.service import RuleError
 from ..extensions import db
 from ..mail import notifications
 from ..models import (
@@ -160,6 +161,10 @@ def progress(broadcast: Broadcast) -> Progress:
 
 
 def set_recording(event: Event, *, url: str, summary: str) -> None:
+    """Save the recording. Refused (RuleError) before the webinar has started: there is nothing to
+    record yet, and the upcoming pages would offer to watch it."""
+    if url.strip() and not event.has_started:
+        raise RuleError({"recording_url": _("A recording can be added once the webinar has started.")})
     with writing():
         event.recording_url = url.strip()
         event.recording_summary = summary

@@ -28,6 +28,8 @@ class _Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if address in self.sink.refused:
             return "550 5.1.1 Mailbox unavailable"
+        if address in self.sink.deferred:
+            return "450 4.2.1 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -44,6 +46,7 @@ class MailSink:
         self.port = port
         self.received: list[Received] = []
         self.refused: set[str] = set()  # recipients answered with 550
+        self.deferred: set[str] = set()  # recipients answered with 450
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

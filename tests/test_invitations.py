@@ -293,11 +293,12 @@ def test_smtp_outage_delays_mail_and_loses_nothing(mail_app, smtp_sink, frozen_c
     rows = db.session.scalars(select(OutboxMessage)).all()
     assert len(rows) == 10
     assert {row.status for row in rows} == {OutboxStatus.QUEUED}
-    assert all(row.attempts == 1 and row.last_error for row in rows)
-    assert deliver() == 0  # nothing is due before the back-off ends
+    # The outage is not the messages' fault: they keep every attempt, and delivery pauses as a whole.
+    assert all(row.attempts == 0 and row.last_error for row in rows)
+    assert deliver() == 0  # nothing is claimed before the pause ends
 
     smtp_sink.start()
-    frozen_clock.advance(seconds=11)
+    frozen_clock.advance(seconds=mail_app.config["MAIL_RELAY_PAUSES"][0] + 1)
     assert deliver() == 10
     assert deliver() == 0
     received = smtp_sink.messages()
@@ -312,7 +313,7 @@ def test_smtp_outage_delays_mail_and_loses_nothing(mail_app, smtp_sink, frozen_c
 
 def test_after_the_last_retry_a_message_is_marked_failed_with_its_error(mail_app, smtp_sink, frozen_clock):
     event = make_event(capacity=5)
-    smtp_sink.stop()
+    smtp_sink.deferred.add("ane@example.org")
     register(event, "ane@example.org")
     delays = mail_app.config["MAIL_RETRY_DELAYS"]
     for delay in delays:
@@ -322,7 +323,7 @@ def test_after_the_last_retry_a_message_is_marked_failed_with_its_error(mail_app
     row = db.session.scalars(select(OutboxMessage)).one()
     assert row.status == OutboxStatus.FAILED
     assert row.attempts == len(delays) + 1
-    assert "Connection" in row.last_error or "refused" in row.last_error.lower()
+    assert "450" in row.last_error
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(mail_app, smtp_sink, frozen_clock):

@@ -42,11 +42,14 @@ def test_default_offsets_send_one_reminder_each_to_confirmed_only(mail_app, smtp
     assert all("1 day" in m["Subject"] for m in day_before)
 
     message = day_before[0]
-    ics, method = calendar_of(message)
-    assert method == "REQUEST"
-    assert_calendar_valid(ics)
-    assert JOIN in text_of(message)
-    assert message["List-Unsubscribe"].startswith("<http://webinars.test/r/unsubscribe/")
+    # A reminder is not an invitation: no calendar part that would re-add a deleted event.
+    assert calendar_of(message) is None
+    assert not any(part.get_content_type() in ("text/calendar", "application/ics") for part in message.walk())
+    body = text_of(message)
+    assert JOIN in body
+    assert f"/webinars/{event.slug}/calendar.ics" in body and "calendar.google.com" in body
+    # Folded before the URL (RFC 5322 FWS), so the value may begin with a space.
+    assert message["List-Unsubscribe"].strip().startswith("<http://webinars.test/r/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     frozen_clock.advance(hours=1)
@@ -140,7 +143,7 @@ def test_one_click_unsubscribe_stops_reminders_but_not_updates(mail_app, smtp_si
     frozen_clock.set(event.starts_at - timedelta(hours=24))
     worker.deliver_due()
     message = next(m for m in reminders_received(smtp_sink) if "leave@" in str(m["To"]))
-    url = message["List-Unsubscribe"].strip("<>").removeprefix("http://webinars.test")
+    url = message["List-Unsubscribe"].strip().strip("<>").removeprefix("http://webinars.test")
 
     client = mail_app.test_client()
     assert "Unsubscribe" in client.get(url).get_data(as_text=True)

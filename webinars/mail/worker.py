@@ -23,10 +23,17 @@ from sqlalchemy.orm import Session, joinedload
 from .. import clock
 from ..database import writing
 from ..extensions import db
-from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration
-from . import notifications
+from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
+from . import health, notifications
 from .compose import build_mime
-from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transport
+from .transport import (
+    FolderTransport,
+    PermanentFailure,
+    RelayUnavailable,
+    SMTPTransport,
+    TransientFailure,
+    Transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +148,23 @@ class _Batch:
                 b.id: b for b in session.scalars(select(Broadcast).where(Broadcast.id.in_(broadcast_ids)))
             }
 
+    def withheld_because(self, message: OutboxMessage) -> str | None:
+        """Why a message should not go out any more, or None. A reminder is worth sending only
+        before the start, for a webinar still on, to someone still registered."""
+        if message.kind not in notifications.TIMELY_KINDS:
+            return None
+        registration = self.registrations.get(message.registration_id or 0)
+        if registration is None:
+            return None  # settled as a permanent failure by content()
+        event = registration.event
+        if event.is_cancelled:
+            return "withheld: the webinar was cancelled"
+        if registration.status != RegistrationStatus.CONFIRMED:
+            return "withheld: the registration is no longer confirmed"
+        if clock.now() >= event.starts_at:
+            return "withheld: the webinar had already started when the message could be sent"
+        return None
+
     def content(self, message: OutboxMessage) -> dict[str, object]:
         """Render a message written without its bodies; {} when it already has them."""
         if message.body_text is not None:
@@ -182,8 +206,13 @@ def _give_back_unsettled() -> None:
 
 
 def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -> int:
-    """Claim one batch and try to deliver it. Returns how many messages were claimed."""
+    """Claim one batch and try to deliver it. Returns how many messages were claimed.
+
+    Nothing is claimed while the relay is known to be down and its pause has not run out.
+    """
     _give_back_unsettled()
+    if health.paused_until(clock.now()) is not None:
+        return 0
     ids = claim(current_app.config["WORKER_BATCH_SIZE"])
     if not ids:
         return 0
@@ -202,29 +231,73 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     pending = list(batch.messages)
     try:
         with transport_factory() as transport:
+            if health.relay_is_down():
+                health.record_recovery()
             while pending:
-                message = pending[0]
-                content: dict[str, object] = {}
-                try:
-                    content = batch.content(message)
-                    transport.send(build_mime(message, sender=sender))
-                except PermanentFailure as error:
-                    _retry_or_fail(message, str(error), permanent=True, **content)
-                else:
-                    _record(
-                        message.id,
-                        status=OutboxStatus.SENT,
-                        attempts=message.attempts + 1,
-                        sent_at=clock.now(),
-                        last_error=None,
-                        **content,
-                    )
+                _settle(batch, pending[0], transport, sender)
                 pending.pop(0)
-    except Exception as error:  # connection lost or refused: every message not yet sent waits
-        reason = f"{type(error).__name__}: {error}"
-        for message in pending:
-            _retry_or_fail(message, reason, **batch.rendered.get(message.id, {}))
+    except RelayUnavailable as error:
+        _wait_for_relay(pending, str(error), in_flight=error.in_flight)
     return len(ids)
+
+
+def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender: str) -> None:
+    """Deliver one message and record its outcome. Whatever goes wrong with this message settles
+    this message alone; only RelayUnavailable (and a database outage) leaves this function."""
+    content: dict[str, object] = {}
+    try:
+        reason = batch.withheld_because(message)
+        if reason:
+            _record(message.id, status=OutboxStatus.WITHHELD, last_error=reason)
+            log.info("message %s to %s %s", message.id, message.recipient, reason)
+            return
+        content = batch.content(message)
+        transport.send(build_mime(message, sender=sender))
+    except (RelayUnavailable, SQLAlchemyError):
+        raise
+    except PermanentFailure as error:
+        _retry_or_fail(message, str(error), permanent=True, **content)
+    except TransientFailure as error:
+        _retry_or_fail(message, str(error), **content)
+    except Exception as error:  # rendering or building failed: the content itself cannot be sent
+        log.exception("message %s could not be built", message.id)
+        reason = f"the message could not be built: {type(error).__name__}: {error}"
+        _retry_or_fail(message, reason, permanent=True, **content)
+    else:
+        _record(
+            message.id,
+            status=OutboxStatus.SENT,
+            attempts=message.attempts + 1,
+            sent_at=clock.now(),
+            last_error=None,
+            **content,
+        )
+
+
+def _wait_for_relay(pending: list[OutboxMessage], reason: str, *, in_flight: bool) -> None:
+    """Give the unsent messages back with their attempts untouched, and pause delivery as a whole.
+
+    The message being sent when a session broke goes behind the others (by the first retry delay),
+    so a message that breaks sessions by itself cannot hold up the rest; it keeps its attempts too,
+    since a dropped connection says nothing sure about it.
+    """
+    if pending:
+        now = clock.now()
+        first_delay = timedelta(seconds=current_app.config["MAIL_RETRY_DELAYS"][0])
+        with writing():
+            for position, message in enumerate(pending):
+                values: dict[str, object] = {"status": OutboxStatus.QUEUED, "locked_until": None}
+                values["last_error"] = f"waiting for the mail server: {reason}"
+                if in_flight and position == 0:
+                    values["next_attempt_at"] = now + first_delay
+                db.session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message.id)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+            db.session.commit()
+    health.record_outage(reason)
 
 
 def produce_due() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
@@ -30,7 +31,7 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
     try:
         user = accounts.create_user(email, name, password, is_admin=admin)
     except ValueError as error:
-        raise click.ClickException(f"Invalid email address: {error}") from error
+        raise click.ClickException(f"Invalid account details: {error}") from error
     except accounts.AccountExists as error:
         raise click.ClickException(f"An account for {error} already exists.") from error
     role = "administrator" if user.is_admin else "organizer"
@@ -50,6 +51,38 @@ def worker_command(once: bool) -> None:
         return
     click.echo("Worker running; press Ctrl-C to stop.")
     worker.run_forever()
+
+
+mail = AppGroup("mail", help="The outbox: retry failed mail, see the relay's state.")
+
+
+@mail.command("retry-failed")
+@click.option("--event", "event_id", type=int, help="Only this webinar's mail (its id).")
+@click.option("--since", type=click.DateTime(), help="Only mail queued from this moment (UTC).")
+@click.option("--until", type=click.DateTime(), help="Only mail queued before this moment (UTC).")
+def retry_failed_command(event_id: int | None, since: datetime | None, until: datetime | None) -> None:
+    """Queue every failed message again (of a webinar and/or a period) with fresh attempts."""
+    from .mail import outbox
+
+    count = outbox.retry_failed(
+        event_id=event_id,
+        since=since.replace(tzinfo=UTC) if since else None,
+        until=until.replace(tzinfo=UTC) if until else None,
+    )
+    click.echo(f"Queued {count} failed message(s) again.")
+
+
+@mail.command("status")
+def mail_status_command() -> None:
+    """The relay's state as the workers last saw it, and the size of the queue."""
+    from .mail.health import delivery_health
+
+    health = delivery_health()
+    click.echo(f"relay: {health.relay}")
+    if not health.ok:
+        click.echo(f"down since: {health.down_since}  next try: {health.paused_until}")
+        click.echo(f"outages in a row: {health.consecutive_failures}  last error: {health.last_error}")
+    click.echo(f"queued: {health.queued}  failed: {health.failed}")
 
 
 @click.command("serve")
@@ -82,3 +115,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(organizers)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(mail)

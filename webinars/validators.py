@@ -1,18 +1,39 @@
-"""WTForms validators shared by the forms of several areas."""
+"""WTForms validators shared by the forms of several areas, and the base classes every form uses.
+
+``BaseForm`` and ``BaseSubForm`` give every text field of every form the control-character rule
+and every date field the year bounds, so no form can forget them.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, Form
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeField, Field, Form, StringField, TextAreaField
+from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
 
-from .text import normalise_email
+from .text import UnsupportedAddress, has_control_characters, normalise_email
 from .timefmt import is_timezone
+
+# Dates a webinar, a deadline or a schedule may have. The bound keeps every computed moment (an end,
+# a reminder, a time in another zone) far from the limits of the calendar.
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
 
 
 def valid_email(form: Form, field: Field) -> None:
     try:
         normalise_email(field.data or "")
+    except UnsupportedAddress as error:
+        raise ValidationError(
+            _l(
+                "Write the part before the @ in Latin letters, digits and . _ - + only: "
+                "our mail server cannot deliver to this address."
+            )
+        ) from error
     except ValueError as error:
         raise ValidationError(_l("Enter a valid email address.")) from error
 
@@ -20,3 +41,81 @@ def valid_email(form: Form, field: Field) -> None:
 def valid_timezone(form: Form, field: Field) -> None:
     if not is_timezone((field.data or "").strip()):
         raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
+
+
+def one_line_text(form: Form, field: Field) -> None:
+    """Names, titles, subjects, URLs: no control characters, line breaks included."""
+    if isinstance(field.data, str) and has_control_characters(field.data):
+        raise ValidationError(_l("Remove the line breaks and control characters from this field."))
+
+
+def multiline_text(form: Form, field: Field) -> None:
+    """Descriptions and messages: line breaks and tabs, but no other control characters."""
+    if isinstance(field.data, str) and has_control_characters(field.data, multiline=True):
+        raise ValidationError(_l("Remove the control characters from this field."))
+
+
+def year_in_range(form: Form, field: Field) -> None:
+    value = field.data
+    if isinstance(value, date | datetime) and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(
+            _l("Choose a date between %(first)s and %(last)s.", first=EARLIEST_YEAR, last=LATEST_YEAR)
+        )
+
+
+def _rules_for(field: Field) -> list[Any]:
+    if isinstance(field, TextAreaField):
+        return [multiline_text]
+    if isinstance(field, StringField):  # also URL, email, password and hidden fields
+        return [one_line_text]
+    if isinstance(field, DateField | DateTimeField):
+        return [year_in_range]
+    return []
+
+
+class _SafeMeta(DefaultMeta):
+    def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
+        field: Field = super().bind_field(form, unbound_field, options)
+        rules = _rules_for(field)
+        if rules:
+            # Before the field's own validators: Optional() and DataRequired() stop the chain, and
+            # an empty value has nothing to refuse anyway.
+            field.validators = [*rules, *field.validators]
+        return field
+
+
+class BaseForm(FlaskForm):
+    """Every page form: CSRF from Flask-WTF, and the shared rules for text and dates."""
+
+    class Meta(_SafeMeta):
+        pass
+
+
+class BaseSubForm(Form):
+    """Forms nested in a page form (FormField), with the same shared rules."""
+
+    class Meta(_SafeMeta):
+        pass
+
+
+def text_errors(
+    *, one_line: dict[str, str | None] | None = None, multiline: dict[str, str | None] | None = None
+) -> dict[str, str]:
+    """The same rules for services (CLI, API, forms alike): field name -> message, for RuleError."""
+    errors: dict[str, str] = {}
+    for name, value in (one_line or {}).items():
+        if has_control_characters(value):
+            errors[name] = str(_l("Remove the line breaks and control characters from this field."))
+    for name, value in (multiline or {}).items():
+        if has_control_characters(value, multiline=True):
+            errors[name] = str(_l("Remove the control characters from this field."))
+    return errors
+
+
+def date_errors(values: dict[str, date | datetime | None]) -> dict[str, str]:
+    message = str(_l("Choose a date between %(first)s and %(last)s.", first=EARLIEST_YEAR, last=LATEST_YEAR))
+    return {
+        name: message
+        for name, value in values.items()
+        if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR
+    }

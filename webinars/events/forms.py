@@ -4,11 +4,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectField,
@@ -21,16 +19,16 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models import DEFAULT_REMINDER_OFFSETS, Event
-from ..validators import valid_timezone
+from ..validators import BaseForm, BaseSubForm, valid_timezone
 from .service import EventData
 
 
-class SpeakerForm(Form):
+class SpeakerForm(BaseSubForm):
     name = StringField(_l("Speaker name"), validators=[Optional(), Length(max=120)])
     affiliation = StringField(_l("Affiliation"), validators=[Optional(), Length(max=200)])
 
 
-class EventForm(FlaskForm):
+class EventForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
+from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, Optional
+from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
+
+from ..validators import BaseForm
 
 AUDIENCE_LABELS = {
     "confirmed": _l("Confirmed attendees"),
@@ -15,7 +16,7 @@ AUDIENCE_LABELS = {
 }
 
 
-class MessageForm(FlaskForm):
+class MessageForm(BaseForm):
     audience = RadioField(
         _l("Send to"),
         choices=[SelectChoice(key, AUDIENCE_LABELS[key]) for key in ("confirmed", "waitlisted", "all")],
@@ -28,7 +29,7 @@ class MessageForm(FlaskForm):
     send = SubmitField(_l("Send"))
 
 
-class RecordingForm(FlaskForm):
+class RecordingForm(BaseForm):
     recording_url = URLField(
         _l("Recording link"), validators=[Optional(), URL(require_tld=False), Length(max=500)]
     )
@@ -44,3 +45,14 @@ class RecordingForm(FlaskForm):
         default="",
         validators=[Optional()],
     )
+
+
+class RetryFailedForm(BaseForm):
+    """Queue every failed email of a webinar again, optionally only those queued in a period."""
+
+    since = DateField(_l("Queued from"), validators=[Optional()])
+    until = DateField(_l("Queued until"), validators=[Optional()])
+
+    def validate_until(self, field: DateField) -> None:
+        if self.since.data and field.data and field.data < self.since.data:
+            raise ValidationError(_l("The end of the period cannot come before its start."))

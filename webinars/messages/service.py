@@ -7,13 +7,16 @@ to thousands of people never holds a web request, and the progress view can coun
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from .. import clock
 from ..database import writing
+from ..events.service import RuleError
 from ..extensions import db
 from ..mail import notifications
 from ..models import (
@@ -25,6 +28,7 @@ from ..models import (
     RegistrationStatus,
     User,
 )
+from ..validators import text_errors
 
 CHUNK = 500
 
@@ -58,7 +62,14 @@ def audience_size(event_id: int, audience: str) -> int:
 def create(
     event: Event, author: User | None, *, audience: str, subject: str, body_md: str, kind: str = "message"
 ) -> Broadcast:
-    """Queue a message to ``audience``; the worker sends it. Commits."""
+    """Queue a message to ``audience``; the worker sends it. Commits.
+
+    Raises RuleError when the subject holds a line break or control character (it becomes a mail
+    header) or the body a control character.
+    """
+    errors = text_errors(one_line={"subject": subject}, multiline={"body": body_md})
+    if errors:
+        raise RuleError(errors)
     with writing():
         broadcast = Broadcast(
             event_id=event.id,
@@ -174,3 +185,28 @@ def unsubscribe(registration: Registration) -> None:
         if registration.unsubscribed_at is None:
             registration.unsubscribed_at = clock.now()
         db.session.commit()
+
+
+def failed_count(event_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.event_id == event_id, OutboxMessage.status == OutboxStatus.FAILED
+            )
+        )
+        or 0
+    )
+
+
+def period_in_zone(
+    zone: str, first_day: date | None, last_day: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """Whole days in ``zone`` as UTC bounds: from the start of the first to the end of the last."""
+    tz = ZoneInfo(zone)
+    since = datetime.combine(first_day, time(), tzinfo=tz).astimezone(UTC) if first_day else None
+    until = (
+        datetime.combine(last_day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+        if last_day
+        else None
+    )
+    return since, until

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..timefmt import is_timezone
-from ..validators import valid_email
+from ..validators import BaseForm, valid_email
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(BaseForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
@@ -27,5 +26,5 @@ class RegistrationForm(FlaskForm):
         return zone if is_timezone(zone) else None
 
 
-class CancelForm(FlaskForm):
+class CancelForm(BaseForm):
     """Only the CSRF token: cancelling is one button."""

@@ -19,7 +19,7 @@ from ..database import writing
 from ..extensions import db
 from ..mail import notifications
 from ..models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
-from ..text import new_token, normalise_email, single_line
+from ..text import has_control_characters, new_token, normalise_email, single_line
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
 RESEND_INTERVAL = timedelta(minutes=2)
@@ -99,6 +99,8 @@ def register(
     page), so the caller can answer exactly as for a new sign-up. Commits.
     """
     address = normalise_email(email)
+    if has_control_characters(name) or has_control_characters(organisation):
+        raise ValueError("the name or organisation holds a line break or a control character")
     event_id = event.id
     with writing():
         check_open(event)

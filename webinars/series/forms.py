@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
@@ -22,11 +21,11 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import Series
-from ..validators import valid_timezone
+from ..validators import BaseForm, valid_timezone
 from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Web address"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
@@ -61,7 +60,7 @@ FREQUENCY_CHOICES = [
 ]
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     series = SelectField(
         _l("Series"), coerce=int, choices=[SelectChoice(0, "—")], default=0, validate_choice=True

@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
+import pytest
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.calendar_parsers import assert_calendar_valid
 from tests.factories import edited, make_event, make_user
 from webinars.events import service as events
 from webinars.extensions import db
-from webinars.mail import worker
+from webinars.mail import notifications, worker
 from webinars.models import OutboxMessage, OutboxStatus, Registration
 from webinars.registrations import service
 
@@ -365,7 +366,16 @@ def test_non_ascii_names_travel_as_seven_bit_mail_and_survive(mail_app, smtp_sin
 
 def test_header_injection_through_a_name_is_impossible(mail_app, smtp_sink):
     event = make_event(capacity=5)
-    register(event, "ane@example.org", name="Ane\r\nBcc: victim@example.org")
+    with pytest.raises(ValueError):
+        register(event, "ane@example.org", name="Ane\r\nBcc: victim@example.org")
+    # A row from before the rule still cannot inject a header.
+    registration = register(event, "ane@example.org", name="Ane")
+    registration.name = "Ane\r\nBcc: victim@example.org"
+    db.session.commit()
+    notifications.resend_invitation(registration)
+    db.session.commit()
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.kind == "registration_confirmed"))
+    db.session.commit()
     deliver()
     (received,) = smtp_sink.received
     assert received.rcpt_tos == ["ane@example.org"]

@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
 from .auth import service as accounts
+from .text import has_control_characters
 
 organizers = AppGroup("organizers", help="Manage organizer accounts.")
 
@@ -26,12 +27,14 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
     password = os.environ.get("WEBINARS_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
+    if has_control_characters(name):
+        raise click.ClickException("The name cannot hold line breaks or control characters.")
     if len(password) < 10:
         raise click.ClickException("The password needs at least 10 characters.")
     try:
         user = accounts.create_user(email, name, password, is_admin=admin)
     except ValueError as error:
-        raise click.ClickException(f"Invalid account details: {error}") from error
+        raise click.ClickException(f"Invalid email address: {error}") from error
     except accounts.AccountExists as error:
         raise click.ClickException(f"An account for {error} already exists.") from error
     role = "administrator" if user.is_admin else "organizer"

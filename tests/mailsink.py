@@ -42,8 +42,12 @@ class _Handler:
 
 
 class MailSink:
-    def __init__(self, port: int) -> None:
+    """``smtputf8`` says whether the server offers SMTPUTF8 (most relays do not; aiosmtpd neither by
+    default, and it is given explicitly here so the tests say what they rely on)."""
+
+    def __init__(self, port: int, *, smtputf8: bool = False) -> None:
         self.port = port
+        self.smtputf8 = smtputf8
         self.received: list[Received] = []
         self.refused: set[str] = set()  # recipients answered with 550
         self.deferred: set[str] = set()  # recipients answered with 450
@@ -51,7 +55,9 @@ class MailSink:
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self._controller.start()
 
     def stop(self) -> None:

@@ -156,7 +156,9 @@ def test_signing_up_again_with_an_active_address_keeps_its_details(app, frozen_c
     event = make_event(capacity=3)
     registration = _register(event, "ana@example.org", name="Ana").registration
     frozen_clock.advance(minutes=5)
-    service.register(event, name="Mallory", email="ANA@example.org", organisation="X", consent=True, locale="pt")
+    service.register(
+        event, name="Mallory", email="ANA@example.org", organisation="X", consent=True, locale="pt"
+    )
     db.session.refresh(registration)
     assert (registration.name, registration.organisation, registration.locale) == ("Ana", "", "en")
     assert _kinds(registration) == ["registration_confirmed", "invite_resent"]

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.calendar_parsers import assert_calendar_valid
 from tests.conftest import deliver_with_workers_at_once
 from tests.factories import edited, make_event
 from tests.test_invitations import JOIN, calendar_of, text_of

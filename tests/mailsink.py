@@ -28,6 +28,8 @@ class _Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if address in self.sink.refused:
             return "550 5.1.1 Mailbox unavailable"
+        if address in self.sink.closing:
+            return "421 4.3.2 Service shutting down, closing the session"
         if address in self.sink.deferred:
             return "450 4.2.1 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
@@ -51,6 +53,7 @@ class MailSink:
         self.received: list[Received] = []
         self.refused: set[str] = set()  # recipients answered with 550
         self.deferred: set[str] = set()  # recipients answered with 450
+        self.closing: set[str] = set()  # recipients answered with 421 (the whole session ends)
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

@@ -267,3 +267,23 @@ def test_the_cli_retries_failed_mail_and_shows_the_relay(mail_app, smtp_sink):
     assert result.exit_code == 0 and "Queued 1 failed" in result.output
     status = runner.invoke(args=["mail", "status"])
     assert status.exit_code == 0 and "relay: up" in status.output and "queued: 1" in status.output
+
+
+def test_a_message_that_breaks_every_session_ends_failed_and_holds_up_nobody(
+    mail_app, smtp_sink, frozen_clock
+):
+    event = make_event(capacity=20)
+    smtp_sink.closing.add("breaker@example.org")
+    addresses = ["a@example.org", "breaker@example.org", "b@example.org", "c@example.org"]
+    for address in addresses:
+        service.register(event, name="P", email=address, consent=True)
+    for _ in range(60):
+        worker.deliver_due()
+        frozen_clock.advance(seconds=60)
+    received = Counter(item.rcpt_tos[0] for item in smtp_sink.received)
+    assert received == {"a@example.org": 1, "b@example.org": 1, "c@example.org": 1}
+    rows = {row.recipient: row for row in db.session.scalars(select(OutboxMessage))}
+    breaker = rows.pop("breaker@example.org")
+    assert breaker.status == OutboxStatus.FAILED and "421" in breaker.last_error
+    assert {row.status for row in rows.values()} == {OutboxStatus.SENT}
+    assert {row.attempts for row in rows.values()} == {1}

@@ -95,10 +95,14 @@ class FolderTransport:
 
     def send(self, message: EmailMessage) -> None:
         name = str(message["Message-ID"]).strip("<>").replace("/", "_") + ".eml"
-        fd, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(message.as_bytes())
-        os.replace(temporary, os.path.join(self.folder, name))
+        data = message.as_bytes()  # content faults raise here, before the folder is touched
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, os.path.join(self.folder, name))
+        except OSError as error:  # a full or missing folder is the outlet's fault, as an outage is
+            raise RelayUnavailable(f"{type(error).__name__}: {error}") from error
 
 
 class SMTPTransport:

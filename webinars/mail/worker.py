@@ -3,6 +3,10 @@
 Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers on several machines never
 take the same message; on SQLite the claim runs under the database's single write lock. A claimed
 message carries a lease (locked_until): if its worker dies, another takes it once the lease ends.
+
+Each message is settled on its own: whatever its rendering, building or sending raises decides its
+fate alone (sent, deferred, failed, withheld). Only RelayUnavailable stops a batch, and then the
+relay, not the messages, takes the blame: see ``health``.
 """
 
 from __future__ import annotations
@@ -277,25 +281,26 @@ def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender:
 def _wait_for_relay(pending: list[OutboxMessage], reason: str, *, in_flight: bool) -> None:
     """Give the unsent messages back with their attempts untouched, and pause delivery as a whole.
 
-    The message being sent when a session broke goes behind the others (by the first retry delay),
-    so a message that breaks sessions by itself cannot hold up the rest; it keeps its attempts too,
-    since a dropped connection says nothing sure about it.
+    A relay that cannot be reached has no message in flight, so an outage of any length spends no
+    attempt. When a session breaks while a message is being sent, that one message is charged an
+    attempt (and waits its retry delay): a drop in the middle of a message may be the message's
+    doing, and a message that breaks every session must end failed rather than hold up the rest.
     """
+    if in_flight and pending:
+        _retry_or_fail(pending[0], f"the connection broke while sending: {reason}")
+        pending = pending[1:]
     if pending:
-        now = clock.now()
-        first_delay = timedelta(seconds=current_app.config["MAIL_RETRY_DELAYS"][0])
         with writing():
-            for position, message in enumerate(pending):
-                values: dict[str, object] = {"status": OutboxStatus.QUEUED, "locked_until": None}
-                values["last_error"] = f"waiting for the mail server: {reason}"
-                if in_flight and position == 0:
-                    values["next_attempt_at"] = now + first_delay
-                db.session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message.id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([message.id for message in pending]))
+                .values(
+                    status=OutboxStatus.QUEUED,
+                    locked_until=None,
+                    last_error=f"waiting for the mail server: {reason}"[:2000],
                 )
+                .execution_options(synchronize_session=False)
+            )
             db.session.commit()
     health.record_outage(reason)
 

@@ -168,6 +168,10 @@ def progress(broadcast: Broadcast) -> Progress:
 
 
 def set_recording(event: Event, *, url: str, summary: str) -> None:
+    """Store the recording's link and summary. Raises RuleError for control characters. Commits."""
+    errors = text_errors(one_line={"recording_url": url}, multiline={"recording_summary": summary})
+    if errors:
+        raise RuleError(errors)
     with writing():
         event.recording_url = url.strip()
         event.recording_summary = summary

@@ -148,3 +148,37 @@ def test_renderers_drop_what_older_rows_hold_instead_of_failing(client, app):
     assert atom.status_code == 200
     titles = [e.text for e in ElementTree.fromstring(atom.data).iter("{http://www.w3.org/2005/Atom}title")]
     assert "Old\r\nrow with controls" not in titles and any(t and "controls" in t for t in titles)
+
+
+def test_administrators_retry_failed_mail_of_a_period_across_webinars(client, app, frozen_clock):
+    from datetime import timedelta
+
+    first, second = make_event(capacity=5), make_event(capacity=5)
+    service.register(first, name="A", email="a@example.org", consent=True)
+    frozen_clock.advance(days=2)
+    service.register(second, name="B", email="b@example.org", consent=True)
+    for message in db.session.scalars(select(OutboxMessage)):
+        message.status = OutboxStatus.FAILED
+    db.session.commit()
+
+    login(client, make_user(admin=True))
+    page = client.get("/manage/mail/").get_data(as_text=True)
+    assert "Failed: 2" in page
+    today = frozen_clock.current.date()
+    response = submit(
+        client,
+        "/manage/mail/retry-failed",
+        {"since": str(today - timedelta(days=1)), "until": str(today)},
+        form_page="/manage/mail/",
+        follow_redirects=True,
+    )
+    assert "1 failed email(s) queued again." in response.get_data(as_text=True)
+    statuses = dict(db.session.execute(select(OutboxMessage.recipient, OutboxMessage.status)).all())
+    assert statuses == {"a@example.org": OutboxStatus.FAILED, "b@example.org": OutboxStatus.QUEUED}
+    bad = submit(client, "/manage/mail/retry-failed", {"since": "9999-01-01"}, form_page="/manage/mail/")
+    assert bad.status_code == 400 and "Choose a date between 2000 and 2100." in bad.get_data(as_text=True)
+
+
+def test_the_mail_page_is_for_administrators_only(client, app):
+    login(client, make_user())
+    assert client.get("/manage/mail/").status_code == 403

@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from .calendar.views import bp as calendar_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
+    from .mail.views import bp as mail_admin_bp
     from .messages.views import bp as followup_bp
     from .registrations.views import bp as registrations_bp
     from .series.views import bp as series_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_bp)
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(mail_admin_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

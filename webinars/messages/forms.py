@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
+from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, Length, Optional
 
 from ..validators import BaseForm
 
@@ -45,14 +45,3 @@ class RecordingForm(BaseForm):
         default="",
         validators=[Optional()],
     )
-
-
-class RetryFailedForm(BaseForm):
-    """Queue every failed email of a webinar again, optionally only those queued in a period."""
-
-    since = DateField(_l("Queued from"), validators=[Optional()])
-    until = DateField(_l("Queued until"), validators=[Optional()])
-
-    def validate_until(self, field: DateField) -> None:
-        if self.since.data and field.data and field.data < self.since.data:
-            raise ValidationError(_l("The end of the period cannot come before its start."))

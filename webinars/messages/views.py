@@ -12,9 +12,10 @@ from sqlalchemy import select
 from ..events.manage import owned_event
 from ..extensions import db
 from ..mail import notifications, outbox
+from ..mail.forms import RetryFailedForm
 from ..models import Broadcast, OutboxMessage, OutboxStatus, Registration
 from . import service
-from .forms import AUDIENCE_LABELS, MessageForm, RecordingForm, RetryFailedForm
+from .forms import AUDIENCE_LABELS, MessageForm, RecordingForm
 
 bp = Blueprint("followup", __name__, url_prefix="/manage/webinars/<int:event_id>")
 

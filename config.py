@@ -54,7 +54,7 @@ class Config:
     # Seconds delivery pauses as a whole after each relay outage in a row (the last one repeats).
     # Messages keep their attempts meanwhile: an outage of any length loses nothing.
     MAIL_RELAY_PAUSES = tuple(
-        int(s) for s in os.environ.get("MAIL_RELAY_PAUSES", "5,15,30,60,120,300").split(",") if s.strip()
+        int(s) for s in os.environ.get("MAIL_RELAY_PAUSES", "2,5,10,20,30,60").split(",") if s.strip()
     )
     WORKER_BATCH_SIZE = _int("WORKER_BATCH_SIZE", 50)
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "2"))

@@ -287,3 +287,17 @@ def test_a_message_that_breaks_every_session_ends_failed_and_holds_up_nobody(
     assert breaker.status == OutboxStatus.FAILED and "421" in breaker.last_error
     assert {row.status for row in rows.values()} == {OutboxStatus.SENT}
     assert {row.attempts for row in rows.values()} == {1}
+
+
+def test_worker_once_tries_a_relay_that_is_back_without_waiting_for_the_pause(mail_app, smtp_sink):
+    event = make_event(capacity=5)
+    service.register(event, name="Ana", email="ana@example.org", consent=True)
+    smtp_sink.stop()
+    worker.deliver_due()
+    assert health.delivery_health().relay == RelayState.DOWN
+    smtp_sink.start()
+    assert worker.deliver_due() == 0  # the loop respects the pause
+    result = mail_app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert [item.rcpt_tos for item in smtp_sink.received] == [["ana@example.org"]]
+    assert health.delivery_health().relay == RelayState.UP

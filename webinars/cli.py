@@ -49,7 +49,7 @@ def worker_command(once: bool) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if once:
-        handled = worker.deliver_due()
+        handled = worker.deliver_due(try_relay_now=True)
         click.echo(f"Handled {handled} message(s).")
         return
     click.echo("Worker running; press Ctrl-C to stop.")

@@ -86,8 +86,9 @@ def relay_is_down() -> bool:
 
 
 def pause_after(failures: int) -> timedelta:
-    pauses = current_app.config["MAIL_RELAY_PAUSES"]
-    return timedelta(seconds=pauses[min(failures, len(pauses)) - 1])
+    pauses = current_app.config["MAIL_RELAY_PAUSES"] or (60,)
+    # At least a second: a zero pause would have a worker spin on a relay that is down.
+    return timedelta(seconds=max(1, pauses[min(failures, len(pauses)) - 1]))
 
 
 def record_outage(reason: str) -> timedelta:

@@ -209,13 +209,16 @@ def _give_back_unsettled() -> None:
     log.info("gave back %s message(s) claimed before a database outage", len(ids))
 
 
-def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -> int:
+def deliver_batch(
+    transport_factory: Callable[[], Transport] = make_transport, *, ignore_pause: bool = False
+) -> int:
     """Claim one batch and try to deliver it. Returns how many messages were claimed.
 
-    Nothing is claimed while the relay is known to be down and its pause has not run out.
+    Nothing is claimed while the relay is known to be down and its pause has not run out, unless
+    ``ignore_pause`` (someone asked for delivery now).
     """
     _give_back_unsettled()
-    if health.paused_until(clock.now()) is not None:
+    if not ignore_pause and health.paused_until(clock.now()) is not None:
         return 0
     ids = claim(current_app.config["WORKER_BATCH_SIZE"])
     if not ids:
@@ -313,13 +316,22 @@ def produce_due() -> int:
     return enqueue_due() + expand_pending()
 
 
-def deliver_due(transport_factory: Callable[[], Transport] = make_transport) -> int:
-    """Produce what is due and deliver until nothing is left. Returns how many messages were handled."""
+def deliver_due(
+    transport_factory: Callable[[], Transport] = make_transport, *, try_relay_now: bool = False
+) -> int:
+    """Produce what is due and deliver until nothing is left. Returns how many messages were handled.
+
+    ``try_relay_now`` tries the relay once even while its pause runs (``worker --once``: an operator
+    who asks for delivery after fixing the relay should not wait for the pause). If it is still
+    down, the new pause ends this pass.
+    """
     handled = 0
+    ignore_pause = try_relay_now
     while True:
         produced = produce_due()
         delivered = 0
-        while claimed := deliver_batch(transport_factory):
+        while claimed := deliver_batch(transport_factory, ignore_pause=ignore_pause):
+            ignore_pause = False
             delivered += claimed
         handled += delivered
         if not produced and not delivered:

@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app webinars
+DRY_RUN ?= 0
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run worker test test-deps lint migrate-check bench clean translations
+.PHONY: install run worker test deps lint migrate-check bench clean translations
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +26,10 @@ run: install  ## serve on http://127.0.0.1:5000 with a mail worker; mail lands i
 worker: install  ## run a mail worker on its own
 	$(FLASK) worker
 
-test-deps: install  ## what the tests need beyond Python: Chromium, libical, ical.js, a running PostgreSQL
-	scripts/test-deps.sh
+deps:  ## what the system must provide (venv, Chromium, libical, ical.js, PostgreSQL, Redis); DRY_RUN=1 lists
+	DRY_RUN=$(DRY_RUN) PYTHON=$(PYTHON) scripts/deps.sh
 
-test: test-deps  ## the whole suite, on SQLite and on PostgreSQL
+test: deps install  ## the whole suite, on SQLite and on PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

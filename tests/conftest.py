@@ -1,4 +1,5 @@
-"""Fixtures: the app on SQLite and on PostgreSQL, a test client with CSRF, a movable clock, an SMTP sink.
+"""Fixtures: the app on SQLite and on PostgreSQL, a test client and ``auth`` to sign in, a movable clock,
+an SMTP sink. Helpers that are not fixtures live in tests/helpers.py.
 
 Every test that uses ``app`` runs twice, once per database. PostgreSQL is taken from TEST_DATABASE_URL
 (default: the local server on 127.0.0.1:5432, database ``test``); each test run works in a schema of
@@ -8,38 +9,31 @@ its own. Where a real part is missing the test skips, except under CI=true, wher
 from __future__ import annotations
 
 import os
-import re
-import socket
-import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.helpers import (
+    PG_SCHEMA,
+    PG_URL,
+    AuthActions,
+    FrozenClock,
+    free_port,
+    import_or_skip,
+    pg_engine_options,
+    require,
+)
 from webinars import clock, create_app
 from webinars.calendar import feeds
 from webinars.extensions import db
 
-IN_CI = os.environ.get("CI") == "true"
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_SCHEMA = f"webinars_test_{os.getpid()}"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip a test whose real part is missing; under CI=true, fail instead."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (required when CI=true)")
-    pytest.skip(reason)
-
-
-def pg_engine_options() -> dict[str, Any]:
-    return {"connect_args": {"options": f"-c search_path={PG_SCHEMA}"}, "pool_size": 10, "max_overflow": 40}
+if TYPE_CHECKING:
+    from tests.mailsink import MailSink
 
 
 @pytest.fixture(scope="session")
@@ -129,38 +123,10 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(client: FlaskClient, url: str) -> str:
-    page = client.get(url)
-    match = _CSRF.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {url} (status {page.status_code})"
-    return match.group(1) or match.group(2)
-
-
-def submit(
-    client: FlaskClient, url: str, data: dict[str, Any], *, form_page: str | None = None, **kwargs: Any
-):
-    """POST a form the way a browser does: with the CSRF token from the page that shows it."""
-    payload = dict(data)
-    payload["csrf_token"] = csrf_token(client, form_page or url)
-    return client.post(url, data=payload, **kwargs)
-
-
-class FrozenClock:
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
-
-    def set(self, moment: datetime) -> None:
-        self.current = moment
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    """``auth.login(user)`` / ``auth.logout()`` through the forms, for the ``client`` fixture."""
+    return AuthActions(client)
 
 
 @pytest.fixture
@@ -171,14 +137,9 @@ def frozen_clock() -> Iterator[FrozenClock]:
     clock.set_clock(None)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def smtp_sink() -> Iterator[Any]:
+def smtp_sink() -> Iterator[MailSink]:
+    import_or_skip("aiosmtpd", "aiosmtpd is not installed (pip install -e '.[dev]')")
     from tests.mailsink import MailSink
 
     sink = MailSink(free_port())
@@ -188,30 +149,9 @@ def smtp_sink() -> Iterator[Any]:
 
 
 @pytest.fixture
-def mail_app(app_factory: Callable[..., Flask], smtp_sink: Any) -> Iterator[Flask]:
+def mail_app(app_factory: Callable[..., Flask], smtp_sink: MailSink) -> Iterator[Flask]:
     """The app with its worker delivering to the loopback SMTP sink."""
     made = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_sink.port, MAIL_TIMEOUT=5)
     with made.app_context():
         yield made
         db.session.remove()
-
-
-def deliver_with_workers_at_once(apps: list[Flask]) -> list[int]:
-    """One mail worker pass per app (each its own engine, standing in for a machine), released
-    together; returns how many messages each handled. A worker's exception fails the test."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from webinars.mail import worker
-
-    start = threading.Barrier(len(apps))
-
-    def run(app: Flask) -> int:
-        with app.app_context():
-            start.wait(timeout=60)
-            try:
-                return worker.deliver_due()
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(apps)) as pool:
-        return list(pool.map(run, apps, timeout=120))

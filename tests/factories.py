@@ -1,4 +1,4 @@
-"""Build users and webinars for tests through the same services the app uses."""
+"""Build users, webinars and series for tests through the same services the app uses."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from itertools import count
 from webinars import clock
 from webinars.auth import service as accounts
 from webinars.events import service as events
-from webinars.models import Event, User
+from webinars.models import Event, Registration, Series, User
+from webinars.registrations import service as registrations
+from webinars.series import service as series_service
 
 PASSWORD = "correct horse battery"
+# The join link of every webinar make_event builds: only confirmed attendees may ever see it.
+JOIN_URL = "https://meet.example.org/secret-room-16"
 _numbers = count(1)
 
 
@@ -30,7 +34,7 @@ def make_event(
     capacity: int | None = None,
     title: str = "Webinar #16: Smart Specialisation Strategies and Sustainability",
     timezone: str = "America/Santiago",
-    join_url: str = "https://meet.example.org/secret-room-16",
+    join_url: str = JOIN_URL,
     **fields: object,
 ) -> Event:
     owner = owner or make_user()
@@ -50,6 +54,20 @@ def make_event(
     if publish:
         events.publish(event)
     return event
+
+
+def make_registration(
+    event: Event, email: str, *, name: str = "Ane Etxeberria", timezone: str | None = None
+) -> Registration:
+    """Register ``email`` as the public form does (consent given): confirmed or waitlisted by seats left."""
+    return registrations.register(event, name=name, email=email, consent=True, timezone=timezone).registration
+
+
+def make_series(*owners: User, title: str = "Smart Regions", **fields: object) -> Series:
+    """A series owned by ``owners`` (created by the first), or by a new administrator."""
+    editor = owners[0] if owners else make_user(admin=True)
+    data = series_service.SeriesData(title=title, owner_ids=[o.id for o in owners] or [editor.id], **fields)  # type: ignore[arg-type]
+    return series_service.create_series(editor, data)
 
 
 def edited(event: Event, **changes: object) -> events.EventData:

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from tests.conftest import pg_engine_options
 from tests.factories import make_event
+from tests.helpers import pg_engine_options
 from webinars.extensions import db
 from webinars.models import Event, Registration
 from webinars.registrations import service

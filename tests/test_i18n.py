@@ -8,8 +8,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from tests.conftest import submit
 from tests.factories import make_event
+from tests.helpers import submit
 from webinars.extensions import db
 from webinars.mail import worker
 from webinars.models import OutboxMessage
@@ -25,7 +25,8 @@ def test_pages_follow_the_browser_language_and_the_language_switch(app_factory, 
     )
     assert "Próximos webinars" in client.get("/?lang=pt").get_data(as_text=True)
     page = client.get("/").get_data(as_text=True)  # the choice is remembered in the session
-    assert 'lang="pt"' in page and "Upcoming webinars" not in page
+    assert 'lang="pt"' in page
+    assert "Upcoming webinars" not in page
     assert "Upcoming webinars" in client.get("/?lang=en").get_data(as_text=True)
 
 
@@ -41,7 +42,8 @@ def test_emails_are_written_in_the_language_the_attendee_registered_in(app_facto
     worker.deliver_due()  # renders the message (into the instance's mail folder)
     message = db.session.scalars(select(OutboxMessage)).one()
     assert message.subject == f"Inscripción confirmada: {event.title}"
-    assert "Camila" in message.body_text and "You are registered" not in message.body_text
+    assert "Camila" in message.body_text
+    assert "You are registered" not in message.body_text
 
 
 def test_the_worker_writes_reminders_in_the_attendee_language(app, frozen_clock):
@@ -51,7 +53,7 @@ def test_the_worker_writes_reminders_in_the_attendee_language(app, frozen_clock)
     worker.deliver_due()
     reminder = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")).one()
     assert reminder.subject.startswith("Começa em 1 dia")
-    assert "Olá João" in reminder.body_text or "João" in reminder.body_text
+    assert "João" in reminder.body_text, reminder.body_text
     assert "A reminder" not in reminder.body_text
 
 

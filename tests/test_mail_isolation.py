@@ -136,14 +136,17 @@ def test_a_poisoned_message_settles_alone_and_the_other_nine_arrive_on_the_first
     if settled.status == OutboxStatus.FAILED:
         assert settled.last_error
     if poison == "non_ascii_local_part":
-        assert settled.status == OutboxStatus.FAILED and "SMTPUTF8" in settled.last_error.upper()
+        assert settled.status == OutboxStatus.FAILED
+        assert "SMTPUTF8" in settled.last_error.upper()
     if poison == "any_exception":
-        assert settled.status == OutboxStatus.FAILED and "something nobody foresaw" in settled.last_error
+        assert settled.status == OutboxStatus.FAILED
+        assert "something nobody foresaw" in settled.last_error
     if poison.startswith("crlf"):
         assert settled.status == OutboxStatus.SENT
         for item in smtp_sink.received:
             headers = item.raw.split(b"\r\n\r\n", 1)[0]
-            assert b"\r\nBcc:" not in headers and item.parsed()["Bcc"] is None
+            assert b"\r\nBcc:" not in headers
+            assert item.parsed()["Bcc"] is None
     assert health.delivery_health().relay == RelayState.UP
 
 
@@ -157,7 +160,7 @@ def test_an_idn_domain_goes_out_in_idna_form(mail_app, smtp_sink):
 
 
 def test_a_non_ascii_local_part_goes_out_where_the_relay_offers_smtputf8(app_factory):
-    from tests.conftest import free_port
+    from tests.helpers import free_port
     from tests.mailsink import MailSink
 
     sink = MailSink(free_port(), smtputf8=True)
@@ -217,8 +220,10 @@ def test_the_relay_state_is_shared_with_other_processes(app_factory, smtp_sink):
         db.session.remove()
     with second.app_context():
         state = health.delivery_health()
-        assert state.relay == RelayState.DOWN and state.paused_until is not None
-        assert state.queued == 1 and state.last_error
+        assert state.relay == RelayState.DOWN
+        assert state.paused_until is not None
+        assert state.queued == 1
+        assert state.last_error
         assert worker.deliver_batch() == 0  # the pause holds for every worker
         db.session.remove()
 
@@ -264,9 +269,12 @@ def test_the_cli_retries_failed_mail_and_shows_the_relay(mail_app, smtp_sink):
     db.session.commit()
     runner = mail_app.test_cli_runner()
     result = runner.invoke(args=["mail", "retry-failed", "--event", str(event.id)])
-    assert result.exit_code == 0 and "Queued 1 failed" in result.output
+    assert result.exit_code == 0
+    assert "Queued 1 failed" in result.output
     status = runner.invoke(args=["mail", "status"])
-    assert status.exit_code == 0 and "relay: up" in status.output and "queued: 1" in status.output
+    assert status.exit_code == 0
+    assert "relay: up" in status.output
+    assert "queued: 1" in status.output
 
 
 def test_a_message_that_breaks_every_session_ends_failed_and_holds_up_nobody(
@@ -284,7 +292,8 @@ def test_a_message_that_breaks_every_session_ends_failed_and_holds_up_nobody(
     assert received == {"a@example.org": 1, "b@example.org": 1, "c@example.org": 1}
     rows = {row.recipient: row for row in db.session.scalars(select(OutboxMessage))}
     breaker = rows.pop("breaker@example.org")
-    assert breaker.status == OutboxStatus.FAILED and "421" in breaker.last_error
+    assert breaker.status == OutboxStatus.FAILED
+    assert "421" in breaker.last_error
     assert {row.status for row in rows.values()} == {OutboxStatus.SENT}
     assert {row.attempts for row in rows.values()} == {1}
 

@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from tests.conftest import submit
 from tests.factories import make_event, make_user
-from tests.test_views import login
+from tests.helpers import submit
 from webinars import clock
 from webinars.extensions import db
 from webinars.models import Event, OutboxMessage, User
@@ -38,13 +37,15 @@ def _form(**overrides):
     return data
 
 
-def test_create_edit_publish_unpublish_cancel(client, app):
+def test_create_edit_publish_unpublish_cancel(client, app, auth):
     owner = make_user()
-    login(client, owner)
+    auth.login(owner)
     response = submit(client, "/manage/webinars/new", _form())
     assert response.status_code == 302, response.get_data(as_text=True)
     event = db.session.scalars(select(Event)).one()
-    assert event.status == "draft" and event.capacity == 40 and event.timezone == "America/Santiago"
+    assert event.status == "draft"
+    assert event.capacity == 40
+    assert event.timezone == "America/Santiago"
     assert [s.name for s in event.speakers] == ["Camila Rojas", "Ane Etxeberria"]
     local_start = datetime.strptime(_form()["start_date"] + " 16:00", "%Y-%m-%d %H:%M")
     assert event.starts_at == local_start.replace(tzinfo=ZoneInfo("America/Santiago"))
@@ -57,20 +58,22 @@ def test_create_edit_publish_unpublish_cancel(client, app):
     response = submit(client, f"{manage_page}/edit", _form(title="Webinar #17: Circular Economy (new title)"))
     assert response.status_code == 302
     db.session.expire_all()
-    assert event.title.endswith("(new title)") and event.sequence == 1
+    assert event.title.endswith("(new title)")
+    assert event.sequence == 1
 
     assert submit(client, f"{manage_page}/unpublish", {}, form_page=manage_page).status_code == 302
     assert client.get(f"/webinars/{event.slug}").status_code == 404
     assert submit(client, f"{manage_page}/publish", {}, form_page=manage_page).status_code == 302
     assert submit(client, f"{manage_page}/cancel", {}, form_page=manage_page).status_code == 302
     db.session.expire_all()
-    assert event.status == "cancelled" and event.sequence == 2
+    assert event.status == "cancelled"
+    assert event.sequence == 2
     page = client.get(f"/webinars/{event.slug}").get_data(as_text=True)
     assert "has been cancelled" in page
 
 
-def test_errors_appear_next_to_the_fields(client, app):
-    login(client, make_user())
+def test_errors_appear_next_to_the_fields(client, app, auth):
+    auth.login(make_user())
     past = (clock.now() - timedelta(days=1)).strftime("%Y-%m-%d")
     response = submit(
         client,
@@ -89,23 +92,23 @@ def test_errors_appear_next_to_the_fields(client, app):
     assert db.session.scalar(select(func.count(Event.id))) == 0
 
 
-def test_capacity_cannot_drop_below_confirmed(client, app):
+def test_capacity_cannot_drop_below_confirmed(client, app, auth):
     owner = make_user()
     event = make_event(owner, capacity=5)
     from webinars.registrations import service
 
     for i in range(3):
         service.register(event, name="P", email=f"p{i}@example.org", consent=True)
-    login(client, owner)
+    auth.login(owner)
     response = submit(client, f"/manage/webinars/{event.id}/edit", _form(capacity="2"))
     assert "3 people are already confirmed" in response.get_data(as_text=True)
 
 
-def test_delete_only_a_draft_without_registrations(client, app):
+def test_delete_only_a_draft_without_registrations(client, app, auth):
     owner = make_user()
     draft = make_event(owner, publish=False)
     published = make_event(owner, title="Published one")
-    login(client, owner)
+    auth.login(owner)
     page = f"/manage/webinars/{draft.id}"
     assert submit(client, f"{page}/delete", {}, form_page=page).status_code == 302
     assert db.session.get(Event, draft.id) is None
@@ -115,7 +118,7 @@ def test_delete_only_a_draft_without_registrations(client, app):
     assert db.session.get(Event, published.id) is not None
 
 
-def test_registrations_list_paginates_and_exports_csv_safely(client, app):
+def test_registrations_list_paginates_and_exports_csv_safely(client, app, auth):
     owner = make_user()
     event = make_event(owner, capacity=None)
     from webinars.registrations import service
@@ -123,28 +126,30 @@ def test_registrations_list_paginates_and_exports_csv_safely(client, app):
     service.register(event, name='=HYPERLINK("http://evil")', email="evil@example.org", consent=True)
     for i in range(55):
         service.register(event, name=f"Person {i:02d}", email=f"p{i}@example.org", consent=True)
-    login(client, owner)
+    auth.login(owner)
     first = client.get(f"/manage/webinars/{event.id}/registrations").get_data(as_text=True)
     assert "Page 1 of 2" in first
     second = client.get(f"/manage/webinars/{event.id}/registrations?page=2").get_data(as_text=True)
-    assert "Person 54" in second and "Person 54" not in first
+    assert "Person 54" in second
+    assert "Person 54" not in first
     csv = client.get(f"/manage/webinars/{event.id}/registrations.csv").get_data(as_text=True)
-    assert "'=HYPERLINK" in csv and "\n=HYPERLINK" not in csv
+    assert "'=HYPERLINK" in csv
+    assert "\n=HYPERLINK" not in csv
     assert csv.count("@example.org") == 56
 
 
-def test_empty_dashboard_and_empty_registrations_guide_the_organizer(client, app):
+def test_empty_dashboard_and_empty_registrations_guide_the_organizer(client, app, auth):
     owner = make_user()
-    login(client, owner)
+    auth.login(owner)
     assert "You have no webinars yet" in client.get("/manage/").get_data(as_text=True)
     event = make_event(owner)
     page = client.get(f"/manage/webinars/{event.id}/registrations").get_data(as_text=True)
     assert "Nobody has registered yet" in page
 
 
-def test_admin_adds_an_organizer(client, app):
+def test_admin_adds_an_organizer(client, app, auth):
     admin = make_user(admin=True)
-    login(client, admin)
+    auth.login(admin)
     response = submit(
         client,
         "/manage/organizers",
@@ -166,12 +171,15 @@ def test_cli_creates_organizers(app, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Created administrator Ana <ana@example.org>" in result.output
     user = db.session.scalar(select(User).where(User.email == "ana@example.org"))
-    assert user.is_admin and user.check_password("a long password")
+    assert user.is_admin
+    assert user.check_password("a long password")
 
     again = runner.invoke(args=["organizers", "create", "ana@example.org", "--name", "Ana"])
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert again.exit_code != 0
+    assert "already exists" in again.output
     bad = runner.invoke(args=["organizers", "create", "not-an-email", "--name", "X"])
-    assert bad.exit_code != 0 and "Invalid email" in bad.output
+    assert bad.exit_code != 0
+    assert "Invalid email" in bad.output
 
     monkeypatch.delenv("WEBINARS_PASSWORD")
     prompted = runner.invoke(

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import check, upgrade
 
-from tests.conftest import PG_URL, require
+from tests.helpers import PG_URL, require
 from webinars import create_app
 from webinars.extensions import db
 

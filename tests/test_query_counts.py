@@ -3,15 +3,10 @@ registrations or webinars as for 3 (on SQLite and on PostgreSQL, like every test
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-from flask import current_app
-from sqlalchemy import event as sa_event
-
-from tests.conftest import submit
-from tests.factories import PASSWORD, make_event, make_user
+from tests.factories import make_event, make_user
+from tests.helpers import assert_same_count, fresh_get, statements_of_get
 from webinars.calendar import feeds
 from webinars.extensions import db
 from webinars.models import Event, User
@@ -21,52 +16,17 @@ from webinars.series import service as series_service
 FEW, MANY = 3, 30
 
 
-@contextmanager
-def recording() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    sa_event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
-
-
-def fresh_get(client, url: str):  # type: ignore[no-untyped-def]
-    """GET in an app context of its own, as in production: an empty session, nothing cached in g."""
-    with current_app.app_context():
-        return client.get(url)
-
-
 def queries_for(client, url: str) -> list[str]:
-    """The SQL statements of one GET of ``url`` (after a first GET that warms the caches)."""
-    assert fresh_get(client, url).status_code == 200, url
-    with recording() as statements:
-        response = fresh_get(client, url)
-    assert response.status_code == 200, url
-    return statements
+    """The SQL statements of one GET of ``url`` by a warm process."""
+    return statements_of_get(client, url, warm_up=True)
 
 
 def feed_queries(client, url: str) -> tuple[list[str], list[str]]:
     """The SQL statements of a feed built from the database, then of the same feed again (a feed
     may be cached between requests)."""
-    clear_cache = getattr(feeds, "clear_cache", lambda: None)
-    assert fresh_get(client, url).status_code == 200, url
-    clear_cache()
-    with recording() as built:
-        assert fresh_get(client, url).status_code == 200, url
-    with recording() as again:
-        assert fresh_get(client, url).status_code == 200, url
-    return built, again
-
-
-def assert_same_count(few: list[str], many: list[str]) -> None:
-    assert len(many) == len(few), "\n".join(
-        [f"{len(few)} statements with {FEW}:", *few, f"{len(many)} statements with {MANY}:", *many]
-    )
+    statements_of_get(client, url)
+    feeds.clear_cache()
+    return statements_of_get(client, url), statements_of_get(client, url)
 
 
 def register_people(event_id: int, first: int, last: int) -> None:
@@ -83,21 +43,16 @@ def owner_without_password(n: int) -> User:
     return user
 
 
-def login(client, user) -> None:
-    response = submit(client, "/login", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def test_attendee_list_runs_the_same_queries_for_3_and_30_registrations(client, app):
+def test_attendee_list_runs_the_same_queries_for_3_and_30_registrations(client, app, auth):
     organizer = make_user()
     event = make_event(organizer, capacity=10)  # so the list mixes confirmed and waitlisted people
     event_id, url = event.id, f"/manage/webinars/{event.id}/registrations"
-    login(client, organizer)
+    auth.login(organizer)
     register_people(event_id, 0, FEW)
     few = queries_for(client, url)
     register_people(event_id, FEW, MANY)
     many = queries_for(client, url)
-    assert_same_count(few, many)
+    assert_same_count(few, many, what=url)
     assert f"person{MANY - 1}@example.org" in fresh_get(client, url).get_data(as_text=True)
 
 
@@ -108,7 +63,7 @@ def test_webinar_page_runs_the_same_queries_for_3_and_30_registrations(client, a
     few = queries_for(client, url)
     register_people(event_id, FEW, MANY)
     many = queries_for(client, url)
-    assert_same_count(few, many)
+    assert_same_count(few, many, what=url)
 
 
 def add_webinars(first: int, last: int, series_id: int | None = None) -> None:
@@ -124,13 +79,14 @@ def add_webinars(first: int, last: int, series_id: int | None = None) -> None:
 
 
 def test_site_feed_runs_the_same_queries_for_3_and_30_webinars(client, app):
+    url = "/calendar.ics"
     add_webinars(0, FEW)
-    few = feed_queries(client, "/calendar.ics")
+    few = feed_queries(client, url)
     add_webinars(FEW, MANY)
-    many = feed_queries(client, "/calendar.ics")
-    assert_same_count(few[0], many[0])
-    assert_same_count(few[1], many[1])
-    assert fresh_get(client, "/calendar.ics").data.count(b"BEGIN:VEVENT") == MANY
+    many = feed_queries(client, url)
+    assert_same_count(few[0], many[0], what=f"{url} (built)")
+    assert_same_count(few[1], many[1], what=f"{url} (again)")
+    assert fresh_get(client, url).data.count(b"BEGIN:VEVENT") == MANY
 
 
 def test_series_feed_runs_the_same_queries_for_3_and_30_webinars(client, app):
@@ -143,6 +99,6 @@ def test_series_feed_runs_the_same_queries_for_3_and_30_webinars(client, app):
     few = feed_queries(client, url)
     add_webinars(FEW, MANY, series_id)
     many = feed_queries(client, url)
-    assert_same_count(few[0], many[0])
-    assert_same_count(few[1], many[1])
+    assert_same_count(few[0], many[0], what=f"{url} (built)")
+    assert_same_count(few[1], many[1], what=f"{url} (again)")
     assert fresh_get(client, url).data.count(b"BEGIN:VEVENT") == MANY

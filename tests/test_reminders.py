@@ -9,18 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import deliver_with_workers_at_once
-from tests.factories import edited, make_event
-from tests.test_invitations import JOIN, calendar_of, text_of
+from tests.factories import JOIN_URL, edited, make_event, make_registration
+from tests.helpers import calendar_of, deliver_with_workers_at_once, text_of
 from webinars.events import service as events
 from webinars.extensions import db
 from webinars.mail import worker
 from webinars.models import OutboxMessage, ReminderDelivery
-from webinars.registrations import service
-
-
-def register(event, email: str):
-    return service.register(event, name="Ane", email=email, consent=True).registration
 
 
 def reminders_received(smtp_sink) -> list:
@@ -30,7 +24,7 @@ def reminders_received(smtp_sink) -> list:
 def test_default_offsets_send_one_reminder_each_to_confirmed_only(mail_app, smtp_sink, frozen_clock):
     event = make_event(capacity=2)
     for address in ("a@example.org", "b@example.org", "waiting@example.org"):
-        register(event, address)
+        make_registration(event, address)
     worker.deliver_due()
     smtp_sink.clear()
 
@@ -38,15 +32,16 @@ def test_default_offsets_send_one_reminder_each_to_confirmed_only(mail_app, smtp
     worker.deliver_due()
     day_before = reminders_received(smtp_sink)
     assert sorted(m["To"].addresses[0].addr_spec for m in day_before) == ["a@example.org", "b@example.org"]
-    assert all("1 day" in m["Subject"] for m in day_before)
+    assert all("1 day" in m["Subject"] for m in day_before), [m["Subject"] for m in day_before]
 
     message = day_before[0]
     # A reminder is not an invitation: no calendar part that would re-add a deleted event.
     assert calendar_of(message) is None
     assert not any(part.get_content_type() in ("text/calendar", "application/ics") for part in message.walk())
     body = text_of(message)
-    assert JOIN in body
-    assert f"/webinars/{event.slug}/calendar.ics" in body and "calendar.google.com" in body
+    assert JOIN_URL in body
+    assert f"/webinars/{event.slug}/calendar.ics" in body
+    assert "calendar.google.com" in body
     # Folded before the URL (RFC 5322 FWS), so the value may begin with a space.
     assert message["List-Unsubscribe"].strip().startswith("<http://webinars.test/r/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -66,8 +61,8 @@ def test_default_offsets_send_one_reminder_each_to_confirmed_only(mail_app, smtp
 def test_offsets_are_per_webinar_and_can_be_switched_off(mail_app, smtp_sink, frozen_clock):
     custom = make_event(capacity=5, reminder_offsets="30")
     silent = make_event(capacity=5, reminder_offsets="", title="Silent")
-    register(custom, "a@example.org")
-    register(silent, "b@example.org")
+    make_registration(custom, "a@example.org")
+    make_registration(silent, "b@example.org")
     for moment in (timedelta(hours=24), timedelta(hours=1), timedelta(minutes=30)):
         frozen_clock.set(custom.starts_at - moment)
         worker.deliver_due()
@@ -78,7 +73,7 @@ def test_offsets_are_per_webinar_and_can_be_switched_off(mail_app, smtp_sink, fr
 
 def test_rescheduling_moves_the_reminders(mail_app, smtp_sink, frozen_clock):
     event = make_event(capacity=5)
-    register(event, "a@example.org")
+    make_registration(event, "a@example.org")
     old_start = event.starts_at
     new_start = old_start + timedelta(days=2)
     data = edited(event, starts_at=new_start)
@@ -98,7 +93,7 @@ def test_rescheduling_moves_the_reminders(mail_app, smtp_sink, frozen_clock):
 def test_late_registration_gets_no_reminder_whose_moment_has_passed(mail_app, smtp_sink, frozen_clock):
     event = make_event(capacity=5)
     frozen_clock.set(event.starts_at - timedelta(minutes=30))
-    register(event, "late@example.org")
+    make_registration(event, "late@example.org")
     worker.deliver_due()
     frozen_clock.advance(minutes=29)
     worker.deliver_due()
@@ -112,7 +107,7 @@ def test_two_workers_never_send_a_reminder_twice(app_factory, smtp_sink, frozen_
     with apps[0].app_context():
         event = make_event(capacity=100)
         for i in range(30):
-            register(event, f"p{i}@example.org")
+            make_registration(event, f"p{i}@example.org")
         worker.deliver_due()
         smtp_sink.clear()
         start = event.starts_at
@@ -121,12 +116,13 @@ def test_two_workers_never_send_a_reminder_twice(app_factory, smtp_sink, frozen_
     deliver_with_workers_at_once(apps)
 
     per_person = Counter(m["To"].addresses[0].addr_spec for m in reminders_received(smtp_sink))
-    assert len(per_person) == 30 and set(per_person.values()) == {1}
+    assert len(per_person) == 30
+    assert set(per_person.values()) == {1}
 
 
 def test_the_database_refuses_a_second_reminder_for_one_offset(app):
     event = make_event(capacity=5)
-    registration = register(event, "a@example.org")
+    registration = make_registration(event, "a@example.org")
     db.session.add(ReminderDelivery(registration_id=registration.id, offset_minutes=60))
     db.session.commit()
     db.session.add(ReminderDelivery(registration_id=registration.id, offset_minutes=60))
@@ -137,8 +133,8 @@ def test_the_database_refuses_a_second_reminder_for_one_offset(app):
 
 def test_one_click_unsubscribe_stops_reminders_but_not_updates(mail_app, smtp_sink, frozen_clock):
     event = make_event(capacity=5)
-    register(event, "stay@example.org")
-    leaving = register(event, "leave@example.org")
+    make_registration(event, "stay@example.org")
+    leaving = make_registration(event, "leave@example.org")
     frozen_clock.set(event.starts_at - timedelta(hours=24))
     worker.deliver_due()
     message = next(m for m in reminders_received(smtp_sink) if "leave@" in str(m["To"]))
@@ -154,7 +150,7 @@ def test_one_click_unsubscribe_stops_reminders_but_not_updates(mail_app, smtp_si
 
     frozen_clock.set(event.starts_at - timedelta(minutes=60))
     worker.deliver_due()
-    assert [str(m["To"]) for m in reminders_received(smtp_sink)] == ["Ane <stay@example.org>"]
+    assert [str(m["To"]) for m in reminders_received(smtp_sink)] == ["Ane Etxeberria <stay@example.org>"]
 
     data = edited(event, title="New title")
     events.update_event(event, data)
@@ -166,7 +162,7 @@ def test_one_click_unsubscribe_stops_reminders_but_not_updates(mail_app, smtp_si
 
 def test_worker_once_enqueues_due_reminders(mail_app, smtp_sink, frozen_clock):
     event = make_event(capacity=5)
-    register(event, "a@example.org")
+    make_registration(event, "a@example.org")
     frozen_clock.set(event.starts_at - timedelta(hours=24))
     result = mail_app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 0

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import submit
-from tests.factories import PASSWORD, make_event, make_user
+from tests.factories import make_event, make_series, make_user
+from tests.helpers import submit
 from webinars.extensions import db
 from webinars.models import Event, EventStatus, Registration, Series
 from webinars.registrations import service as registrations
@@ -18,17 +18,6 @@ from webinars.series import service
 
 SANTIAGO = ZoneInfo("America/Santiago")
 MADRID = ZoneInfo("Europe/Madrid")
-
-
-def login(client, user) -> None:
-    response = submit(client, "/login", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def make_series(*owners, title: str = "Smart Regions", **fields) -> Series:
-    editor = owners[0] if owners else make_user(admin=True)
-    data = service.SeriesData(title=title, owner_ids=[o.id for o in owners] or [editor.id], **fields)
-    return service.create_series(editor, data)
 
 
 # --- occurrences: pure rules, no database ---------------------------------------------------------
@@ -39,7 +28,7 @@ def test_six_fortnightly_tuesdays_keep_16_00_across_the_april_change_in_santiago
     starts = service.occurrences(datetime(2027, 3, 16, 16, 0), "weekly", 2, 6, "America/Santiago")
 
     assert len(starts) == 6
-    assert all(start.tzinfo is UTC for start in starts)
+    assert all(start.tzinfo is UTC for start in starts), starts
     local = [start.astimezone(SANTIAGO) for start in starts]
     assert [moment.date() for moment in local] == [
         date(2027, 3, 16),
@@ -50,7 +39,7 @@ def test_six_fortnightly_tuesdays_keep_16_00_across_the_april_change_in_santiago
         date(2027, 5, 25),
     ]
     assert {(moment.hour, moment.minute) for moment in local} == {(16, 0)}
-    assert all(moment.weekday() == 1 for moment in local)  # Tuesdays
+    assert [moment.weekday() for moment in local] == [1] * 6  # Tuesdays
     assert [start.hour for start in starts] == [19, 19, 20, 20, 20, 20]  # 16:00 -03, then 16:00 -04
 
 
@@ -133,16 +122,19 @@ def january_2027(frozen_clock):
     return frozen_clock
 
 
-def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_change(client, app, january_2027):
+def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_change(
+    client, app, january_2027, auth
+):
     organizer = make_user()
     series = make_series(organizer)
     make_event(organizer, series_id=series.id, number=15, starts_in=timedelta(days=5))
-    login(client, organizer)
+    auth.login(organizer)
 
     page = client.get(f"/manage/webinars/schedule?series={series.id}").get_data(as_text=True)
     assert "Smart Regions (next: #16)" in page
     assert f'<option selected value="{series.id}">' in page
-    assert re.search(r'<label for="first_date">', page) and re.search(r'<label for="interval">', page)
+    assert re.search(r'<label for="first_date">', page)
+    assert re.search(r'<label for="interval">', page)
 
     form = {**SCHEDULE_FORM, "series": str(series.id), "preview": "Preview"}
     preview = submit(client, "/manage/webinars/schedule", form)
@@ -151,7 +143,8 @@ def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_chan
     assert "6 webinars will be created" in body
     assert "Webinar #16: Smart specialisation in practice" in body
     assert "Webinar #21: Smart specialisation in practice" in body
-    assert "UTC-03:00" in body and "UTC-04:00" in body
+    assert "UTC-03:00" in body
+    assert "UTC-04:00" in body
     assert db.session.scalar(select(func.count(Event.id))) == 1  # a preview creates nothing
 
     form = {**SCHEDULE_FORM, "series": str(series.id), "create": "Create"}
@@ -169,7 +162,8 @@ def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_chan
     assert {e.owner_id for e in created} == {organizer.id}
     assert {(e.timezone, e.duration_minutes, e.capacity) for e in created} == {("America/Santiago", 90, 100)}
     assert {tag.name for e in created for tag in e.tags} == {"SDG 9 Industry and innovation"}
-    assert len({e.ical_uid for e in created}) == len({e.slug for e in created}) == 6
+    assert len({e.ical_uid for e in created}) == 6
+    assert len({e.slug for e in created}) == 6
     local = [e.starts_at.astimezone(SANTIAGO) for e in created]
     assert {(m.hour, m.minute) for m in local} == {(16, 0)}
     assert [e.starts_at.astimezone(UTC).hour for e in created] == [19, 19, 20, 20, 20, 20]
@@ -188,9 +182,9 @@ def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_chan
     assert per_event == {created[0].id: 1, created[1].id: 2}
 
 
-def test_schedule_without_series_numbers_titles_by_position(client, app, january_2027):
+def test_schedule_without_series_numbers_titles_by_position(client, app, january_2027, auth):
     organizer = make_user()
-    login(client, organizer)
+    auth.login(organizer)
     form = {
         **SCHEDULE_FORM,
         "title": "Clinic {number}",
@@ -211,11 +205,11 @@ def test_schedule_without_series_numbers_titles_by_position(client, app, january
     ]
 
 
-def test_a_refused_schedule_creates_nothing(client, app, january_2027):
+def test_a_refused_schedule_creates_nothing(client, app, january_2027, auth):
     organizer = make_user()
     series = make_series(organizer)
     make_event(organizer, series_id=series.id, number=18, starts_in=timedelta(days=5))
-    login(client, organizer)
+    auth.login(organizer)
 
     clash = {**SCHEDULE_FORM, "series": str(series.id), "first_number": "16", "create": "Create"}
     page = submit(client, "/manage/webinars/schedule", clash)
@@ -231,10 +225,10 @@ def test_a_refused_schedule_creates_nothing(client, app, january_2027):
     assert db.session.scalar(select(func.count(Event.id))) == 1
 
 
-def test_an_organizer_may_only_schedule_into_series_they_own(client, app, january_2027):
+def test_an_organizer_may_only_schedule_into_series_they_own(client, app, january_2027, auth):
     owner, other = make_user(), make_user()
     series = make_series(owner)
-    login(client, other)
+    auth.login(other)
     page = client.get("/manage/webinars/schedule").get_data(as_text=True)
     assert "Smart Regions" not in page
     form = {**SCHEDULE_FORM, "series": str(series.id), "create": "Create"}
@@ -265,11 +259,12 @@ def test_next_number_follows_the_highest_in_the_series(app):
 # --- organizer pages -------------------------------------------------------------------------------
 
 
-def test_organizer_creates_and_edits_a_series_they_own(client, app):
+def test_organizer_creates_and_edits_a_series_they_own(client, app, auth):
     organizer, colleague = make_user(name="Ana"), make_user(name="Bruno")
-    login(client, organizer)
+    auth.login(organizer)
     page = client.get("/manage/series/new").get_data(as_text=True)
-    assert '<label for="title">' in page and "<legend>Owners</legend>" in page
+    assert '<label for="title">' in page
+    assert "<legend>Owners</legend>" in page
     assert f'<label for="owners-1">{colleague.name} &lt;{colleague.email}&gt;</label>' in page
 
     response = submit(
@@ -283,7 +278,8 @@ def test_organizer_creates_and_edits_a_series_they_own(client, app):
     assert {o.id for o in series.owners} == {organizer.id, colleague.id}  # never locked out
 
     listing = client.get("/manage/series").get_data(as_text=True)
-    assert "Smart Regions" in listing and "Ana, Bruno" in listing
+    assert "Smart Regions" in listing
+    assert "Ana, Bruno" in listing
 
     url = f"/manage/series/{series.id}/edit"
     assert 'value="smart-regions"' in client.get(url).get_data(as_text=True)
@@ -303,10 +299,10 @@ def test_organizer_creates_and_edits_a_series_they_own(client, app):
     assert (series.title, series.slug) == ("Renamed", "smart-regions-2027")
 
 
-def test_series_slug_must_be_free_and_well_formed(client, app):
+def test_series_slug_must_be_free_and_well_formed(client, app, auth):
     admin = make_user(admin=True)
     make_series(admin, title="Smart Regions")
-    login(client, admin)
+    auth.login(admin)
     page = submit(
         client, "/manage/series/new", {"title": "Again", "slug": "smart-regions", "owners": [str(admin.id)]}
     )
@@ -327,19 +323,20 @@ def test_series_slug_must_be_free_and_well_formed(client, app):
     assert db.session.scalar(select(Series.slug).where(Series.title == "Smart regions")) == "smart-regions-2"
 
 
-def test_organizers_see_only_their_series(client, app):
+def test_organizers_see_only_their_series(client, app, auth):
     owner, other = make_user(), make_user()
     make_series(owner, title="Owner's series")
     make_series(other, title="Someone else's series")
-    login(client, owner)
+    auth.login(owner)
     listing = client.get("/manage/series").get_data(as_text=True)
-    assert "Owner&#39;s series" in listing and "Someone else" not in listing
+    assert "Owner&#39;s series" in listing
+    assert "Someone else" not in listing
 
 
-def test_an_organizer_cannot_edit_a_series_they_do_not_own(client, app):
+def test_an_organizer_cannot_edit_a_series_they_do_not_own(client, app, auth):
     owner, other = make_user(), make_user()
     theirs = make_series(owner, title="Owner's series")
-    login(client, other)
+    auth.login(other)
     assert client.get(f"/manage/series/{theirs.id}/edit").status_code == 404
     response = submit(
         client,
@@ -352,21 +349,23 @@ def test_an_organizer_cannot_edit_a_series_they_do_not_own(client, app):
     assert theirs.title == "Owner's series"
 
 
-def test_admins_see_and_edit_every_series(client, app):
+def test_admins_see_and_edit_every_series(client, app, auth):
     owner, other, admin = make_user(), make_user(), make_user(admin=True)
     mine = make_series(owner, title="Owner's series")
     make_series(other, title="Someone else's series")
-    login(client, admin)
+    auth.login(admin)
     listing = client.get("/manage/series").get_data(as_text=True)
-    assert "Owner&#39;s series" in listing and "Someone else&#39;s series" in listing
+    assert "Owner&#39;s series" in listing
+    assert "Someone else&#39;s series" in listing
     assert client.get(f"/manage/series/{mine.id}/edit").status_code == 200
 
 
-def test_manage_series_page_has_a_helpful_empty_state(client, app):
-    login(client, make_user())
+def test_manage_series_page_has_a_helpful_empty_state(client, app, auth):
+    auth.login(make_user())
     page = client.get("/manage/series").get_data(as_text=True)
     assert "No series yet." in page
-    assert 'href="/manage/series/new"' in page and 'href="/manage/webinars/schedule"' in page
+    assert 'href="/manage/series/new"' in page
+    assert 'href="/manage/webinars/schedule"' in page
 
 
 # --- public pages -------------------------------------------------------------------------------------
@@ -385,10 +384,14 @@ def test_series_page_lists_upcoming_and_past_webinars_with_subscribe_links(clien
     assert "<h1>Smart Regions</h1>" in page
     assert "<strong>every month</strong>" in page
     upcoming_part, past_part = page.split('id="past-heading"')
-    assert "Coming one" in upcoming_part and "Past one" not in upcoming_part
-    assert "Past one" in past_part and "Coming one" not in past_part
-    assert "Draft one" not in page and "Outside the series" not in page
-    assert f"Webinar #{upcoming.number}" in upcoming_part and f"Webinar #{past.number}" in past_part
+    assert "Coming one" in upcoming_part
+    assert "Past one" not in upcoming_part
+    assert "Past one" in past_part
+    assert "Coming one" not in past_part
+    assert "Draft one" not in page
+    assert "Outside the series" not in page
+    assert f"Webinar #{upcoming.number}" in upcoming_part
+    assert f"Webinar #{past.number}" in past_part
     assert 'href="webcal://webinars.test/series/smart-regions/calendar.ics"' in page
     assert 'href="http://webinars.test/series/smart-regions/calendar.ics"' in page
     assert (
@@ -396,9 +399,9 @@ def test_series_page_lists_upcoming_and_past_webinars_with_subscribe_links(clien
         'webcal%3A%2F%2Fwebinars.test%2Fseries%2Fsmart-regions%2Fcalendar.ics"' in page
     )
     headings = re.findall(r"<h([1-6])", page)
-    assert headings[0] == "1" and all(
-        int(b) - int(a) <= 1 for a, b in zip(headings, headings[1:], strict=False)
-    )
+    assert headings[0] == "1", f"the page starts with <h{headings[0]}>"
+    skipped = [(a, b) for a, b in zip(headings, headings[1:], strict=False) if int(b) - int(a) > 1]
+    assert skipped == [], f"heading levels skipped: {headings}"
 
     assert client.get("/series/nope").status_code == 404
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tests.conftest import deliver_with_workers_at_once
 from tests.factories import make_event
+from tests.helpers import deliver_with_workers_at_once
 from webinars.extensions import db
 from webinars.mail import outbox, worker
 from webinars.models import OutboxMessage, OutboxStatus
@@ -82,7 +82,8 @@ def test_a_refused_recipient_fails_at_once_without_retries(mail_app, smtp_sink):
     worker.deliver_due()
     rows = {row.recipient: row for row in db.session.scalars(select(OutboxMessage))}
     refused = rows["person0@example.org"]
-    assert refused.status == OutboxStatus.FAILED and refused.attempts == 1
+    assert refused.status == OutboxStatus.FAILED
+    assert refused.attempts == 1
     assert "550" in refused.last_error
     assert rows["person1@example.org"].status == OutboxStatus.SENT
     assert [r.rcpt_tos for r in smtp_sink.received] == [["person1@example.org"]]

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port, require
+from tests.helpers import free_port, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

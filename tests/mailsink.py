@@ -30,6 +30,9 @@ class _Handler:
             return "550 5.1.1 Mailbox unavailable"
         if address in self.sink.closing:
             return "421 4.3.2 Service shutting down, closing the session"
+        if address in self.sink.dropping:
+            server.transport.close()  # the connection breaks without an answer
+            return "250 OK"
         if address in self.sink.deferred:
             return "450 4.2.1 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
@@ -54,6 +57,7 @@ class MailSink:
         self.refused: set[str] = set()  # recipients answered with 550
         self.deferred: set[str] = set()  # recipients answered with 450
         self.closing: set[str] = set()  # recipients answered with 421 (the whole session ends)
+        self.dropping: set[str] = set()  # recipients whose RCPT breaks the connection
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

@@ -281,7 +281,7 @@ def test_a_message_that_breaks_every_session_ends_failed_and_holds_up_nobody(
     mail_app, smtp_sink, frozen_clock
 ):
     event = make_event(capacity=20)
-    smtp_sink.closing.add("breaker@example.org")
+    smtp_sink.dropping.add("breaker@example.org")
     addresses = ["a@example.org", "breaker@example.org", "b@example.org", "c@example.org"]
     for address in addresses:
         service.register(event, name="P", email=address, consent=True)
@@ -293,7 +293,7 @@ def test_a_message_that_breaks_every_session_ends_failed_and_holds_up_nobody(
     rows = {row.recipient: row for row in db.session.scalars(select(OutboxMessage))}
     breaker = rows.pop("breaker@example.org")
     assert breaker.status == OutboxStatus.FAILED
-    assert "421" in breaker.last_error
+    assert "connection broke" in breaker.last_error
     assert {row.status for row in rows.values()} == {OutboxStatus.SENT}
     assert {row.attempts for row in rows.values()} == {1}
 
@@ -310,3 +310,23 @@ def test_worker_once_tries_a_relay_that_is_back_without_waiting_for_the_pause(ma
     assert result.exit_code == 0, result.output
     assert [item.rcpt_tos for item in smtp_sink.received] == [["ana@example.org"]]
     assert health.delivery_health().relay == RelayState.UP
+
+
+def test_a_relay_that_refuses_the_session_spends_no_attempt_and_holds_up_nobody(
+    mail_app, smtp_sink, frozen_clock
+):
+    event = make_event(capacity=20)
+    smtp_sink.closing.add("closer@example.org")
+    for address in ["closer@example.org", "a@example.org", "b@example.org"]:
+        service.register(event, name="P", email=address, consent=True)
+    for _ in range(30):
+        worker.deliver_due()
+        frozen_clock.advance(seconds=60)
+    received = Counter(item.rcpt_tos[0] for item in smtp_sink.received)
+    assert received == {"a@example.org": 1, "b@example.org": 1}
+    closer = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == "closer@example.org")
+    ).one()
+    assert closer.status == OutboxStatus.QUEUED
+    assert closer.attempts == 0
+    assert "421" in closer.last_error

@@ -22,11 +22,13 @@ class TransientFailure(Exception):
 
 class RelayUnavailable(Exception):
     """The relay as a whole cannot take mail now: unreachable, the connection dropped, or it refused
-    the session. Not the fault of any message; ``in_flight`` tells whether one was being sent."""
+    the session. ``in_flight``: a message was being sent when it happened; ``dropped``: the
+    connection broke in the middle of that message (which may be the message's doing)."""
 
-    def __init__(self, reason: str, *, in_flight: bool = False) -> None:
+    def __init__(self, reason: str, *, in_flight: bool = False, dropped: bool = False) -> None:
         super().__init__(reason)
         self.in_flight = in_flight
+        self.dropped = dropped
 
 
 # 421: the server is closing the whole session (RFC 5321 4.2.3), whatever command it answers.
@@ -62,7 +64,7 @@ def classify(error: Exception, *, in_flight: bool) -> Exception:
         # Every message has the same sender: a refusal is about the session, not this message.
         return RelayUnavailable(_describe(error), in_flight=in_flight)
     if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
-        return RelayUnavailable(_describe(error), in_flight=in_flight)
+        return RelayUnavailable(_describe(error), in_flight=in_flight, dropped=in_flight)
     if isinstance(error, smtplib.SMTPResponseException):
         if error.smtp_code == _SESSION_CLOSING:
             return RelayUnavailable(_describe(error), in_flight=in_flight)

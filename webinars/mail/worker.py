@@ -134,7 +134,10 @@ class _Batch:
         with Session(db.engine, expire_on_commit=False) as session:
             self.messages = list(
                 session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+                    # The claim's order: a message put behind the others is sent after them.
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 )
             )
             unrendered = [m for m in self.messages if m.body_text is None]
@@ -244,7 +247,7 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
                 _settle(batch, pending[0], transport, sender)
                 pending.pop(0)
     except RelayUnavailable as error:
-        _wait_for_relay(pending, str(error), in_flight=error.in_flight)
+        _wait_for_relay(pending, str(error), in_flight=error.in_flight, dropped=error.dropped)
     return len(ids)
 
 
@@ -281,17 +284,28 @@ def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender:
         )
 
 
-def _wait_for_relay(pending: list[OutboxMessage], reason: str, *, in_flight: bool) -> None:
+def _wait_for_relay(pending: list[OutboxMessage], reason: str, *, in_flight: bool, dropped: bool) -> None:
     """Give the unsent messages back with their attempts untouched, and pause delivery as a whole.
 
-    A relay that cannot be reached has no message in flight, so an outage of any length spends no
-    attempt. When a session breaks while a message is being sent, that one message is charged an
-    attempt (and waits its retry delay): a drop in the middle of a message may be the message's
-    doing, and a message that breaks every session must end failed rather than hold up the rest.
+    A relay that cannot be reached, or that refuses the session (421, a refused sender), has no
+    message to blame, so an outage of any length spends no attempt; the message being sent then
+    goes behind the others (by the first retry delay), so a pattern that repeats on one message
+    cannot hold up the rest. When the connection breaks in the middle of a message, that one is
+    charged an attempt: the drop may be its doing, and a message that breaks every session must
+    end failed rather than be tried for ever.
     """
     if in_flight and pending:
-        _retry_or_fail(pending[0], f"the connection broke while sending: {reason}")
-        pending = pending[1:]
+        head, pending = pending[0], pending[1:]
+        if dropped:
+            _retry_or_fail(head, f"the connection broke while sending: {reason}")
+        else:
+            delay = timedelta(seconds=current_app.config["MAIL_RETRY_DELAYS"][0])
+            _record(
+                head.id,
+                status=OutboxStatus.QUEUED,
+                last_error=f"waiting for the mail server: {reason}"[:2000],
+                next_attempt_at=clock.now() + delay,
+            )
     if pending:
         with writing():
             db.session.execute(

@@ -330,3 +330,20 @@ def test_a_relay_that_refuses_the_session_spends_no_attempt_and_holds_up_nobody(
     assert closer.status == OutboxStatus.QUEUED
     assert closer.attempts == 0
     assert "421" in closer.last_error
+
+
+def test_pauses_keep_growing_while_the_relay_greets_but_refuses_every_session(
+    mail_app, smtp_sink, frozen_clock
+):
+    event = make_event(capacity=5)
+    smtp_sink.closing.add("ana@example.org")
+    service.register(event, name="Ana", email="ana@example.org", consent=True)
+    failures = []
+    for _ in range(4):
+        worker.deliver_due()
+        state = health.delivery_health()
+        failures.append(state.consecutive_failures)
+        # Past the pause, and past the first retry delay that put the message behind.
+        frozen_clock.advance(seconds=mail_app.config["MAIL_RETRY_DELAYS"][0] + 1)
+    assert failures == [1, 2, 3, 4]
+    assert health.delivery_health().relay == RelayState.DOWN

@@ -239,13 +239,17 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     batch = _Batch(ids)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     pending = list(batch.messages)
+    # The relay counts as back once it has answered a message, not merely accepted a connection: a
+    # relay that greets and then refuses every session stays down, and its pauses keep growing.
+    relay_was_down = health.relay_is_down()
     try:
         with transport_factory() as transport:
-            if health.relay_is_down():
-                health.record_recovery()
             while pending:
                 _settle(batch, pending[0], transport, sender)
                 pending.pop(0)
+                if relay_was_down:
+                    health.record_recovery()
+                    relay_was_down = False
     except RelayUnavailable as error:
         _wait_for_relay(pending, str(error), in_flight=error.in_flight, dropped=error.dropped)
     return len(ids)

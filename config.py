@@ -79,6 +79,16 @@ class Config:
 
     PER_PAGE = _int("PER_PAGE", 50)
 
+    # JSON API: the limit on public sign-ups through it, and page sizes of its lists.
+    # Per client address, and per email address signed up (which an attacker cannot multiply). The
+    # first is generous: a website or CRM relaying sign-ups for many people calls from one address.
+    RATELIMIT_API_REGISTER = os.environ.get("RATELIMIT_API_REGISTER", "300 per minute")
+    RATELIMIT_API_REGISTER_PER_ADDRESS = os.environ.get("RATELIMIT_API_REGISTER_PER_ADDRESS", "5 per minute")
+    API_PER_PAGE = _int("API_PER_PAGE", 20)
+    API_MAX_PER_PAGE = _int("API_MAX_PER_PAGE", 100)
+    # How long (seconds) an embedded sign-up form may be sent after it was shown.
+    EMBED_FORM_MAX_AGE = _int("EMBED_FORM_MAX_AGE", 6 * 3600)
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

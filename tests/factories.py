@@ -72,20 +72,5 @@ def make_series(*owners: User, title: str = "Smart Regions", **fields: object) -
 
 def edited(event: Event, **changes: object) -> events.EventData:
     """The webinar's current data with ``changes``: what the edit form submits when one field changes."""
-    current = events.EventData(
-        title=event.title,
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        duration_minutes=event.duration_minutes,
-        summary=event.summary,
-        description_md=event.description_md,
-        join_url=event.join_url,
-        capacity=event.capacity,
-        registration_deadline=event.registration_deadline,
-        speakers=[(speaker.name, speaker.affiliation) for speaker in event.speakers],
-        reminder_offsets=event.reminder_offsets,
-        series_id=event.series_id,
-        number=event.number,
-        tags=[tag.name for tag in event.tags],
-    )
+    current = events.EventData.from_event(event)
     return dataclasses.replace(current, **changes)  # type: ignore[arg-type]

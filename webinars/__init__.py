@@ -88,6 +88,7 @@ def _select_locale() -> str | None:
 def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .calendar.views import bp as calendar_bp
+    from .embed.views import bp as embed_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
     from .mail.views import bp as mail_admin_bp
@@ -105,9 +106,15 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(followup_bp)
     app.register_blueprint(mail_admin_bp)
+    app.register_blueprint(embed_bp)
+
+    from . import api
+
+    api.init_app(app)
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from . import framing
     from .database import set_writing
 
     @app.before_request
@@ -122,9 +129,8 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        return framing.apply(response)
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -142,6 +148,8 @@ def _register_error_handlers(app: Flask) -> None:
         500: (_l("Something went wrong"), _l("We could not complete your request. Please try again later.")),
     }
 
+    from .api import problems
+
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
         message = _l(
@@ -151,6 +159,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if problems.is_api_request():
+            return problems.from_http_exception(error)
         code = error.code or 500
         if code not in pages:
             return error
@@ -159,5 +169,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(error: Exception):  # type: ignore[no-untyped-def]
+        if problems.is_api_request():
+            return problems.problem(500, detail="The request could not be completed; try again later.")
         title, message = pages[500]
         return render_template("errors/error.html", title=title, message=message), 500

@@ -41,6 +41,30 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
     click.echo(f"Created {role} {user.name} <{user.email}>.")
 
 
+@organizers.command("token")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True)
+def create_token(email: str, name: str, scope: str) -> None:
+    """Create a personal API token for an organizer and print it (shown this once), for scripts."""
+    from sqlalchemy import select
+
+    from .auth import tokens
+    from .extensions import db
+    from .models import TokenScope, User
+    from .text import normalise_email
+
+    try:
+        address = normalise_email(email)
+    except ValueError as error:
+        raise click.ClickException(f"Invalid email address: {error}") from error
+    user = db.session.scalars(select(User).where(User.email == address)).first()
+    if user is None:
+        raise click.ClickException(f"No account for {address}.")
+    _token, secret = tokens.create_token(user, name, TokenScope(scope))
+    click.echo(secret)
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
 def worker_command(once: bool) -> None:

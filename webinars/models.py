@@ -57,6 +57,13 @@ class RelayState(StrEnum):
     DOWN = "down"
 
 
+class TokenScope(StrEnum):
+    """What a personal API token may do: ``write`` includes ``read``."""
+
+    READ = "read"
+    WRITE = "write"
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user"
 
@@ -90,6 +97,29 @@ event_tag = Table(
     Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
+
+
+class ApiToken(db.Model):
+    """A personal API token. Only a SHA-256 digest of the secret is kept: the secret is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # The first characters of the secret, so the owner can tell tokens apart; not enough to use one.
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8), default=TokenScope.READ)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.WRITE
 
 
 class Series(db.Model):
@@ -155,6 +185,8 @@ class Event(db.Model):
     recording_summary: Mapped[str] = mapped_column(Text, default="")
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
     number: Mapped[int | None] = mapped_column(Integer)
+    # Origins ("https://example.org"), one a line, whose pages may frame the embeddable sign-up form.
+    embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     owner: Mapped[User] = relationship()
     speakers: Mapped[list[Speaker]] = relationship(
@@ -162,6 +194,10 @@ class Event(db.Model):
     )
     series: Mapped[Series | None] = relationship(back_populates="events")
     tags: Mapped[list[Tag]] = relationship(secondary="event_tag", order_by="Tag.name")
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return [line.strip() for line in (self.embed_origins or "").splitlines() if line.strip()]
 
     @property
     def reminder_minutes(self) -> list[int]:

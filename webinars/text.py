@@ -140,3 +140,49 @@ def display_name(value: str | None) -> str:
     literally; an apostrophe reads the same to people and needs no escaping anywhere.
     """
     return single_line(value).replace('"', "'")
+
+
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+MAX_EMBED_ORIGINS = 20
+
+
+def normalise_origin(value: str) -> str:
+    """A web origin as browsers send it ("https://example.org" or "http://127.0.0.1:8080").
+
+    Raises ValueError for anything else: a path, a query, credentials, a wildcard or another scheme,
+    since the value ends up in a Content-Security-Policy header where each of them would widen or
+    break the policy.
+    """
+    from urllib.parse import urlsplit
+
+    text = (value or "").strip()
+    if not text or len(text) > 200 or _CONTROL.search(text) or " " in text:
+        raise ValueError(text)
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or parts.username or parts.password:
+        raise ValueError(text)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError(text)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise ValueError(text) from error
+    if not _HOST.match(host):
+        raise ValueError(text)
+    default_port = 443 if parts.scheme.lower() == "https" else 80
+    suffix = f":{port}" if port is not None and port != default_port else ""
+    return f"{parts.scheme.lower()}://{host}{suffix}"
+
+
+def normalise_origins(lines: list[str]) -> list[str]:
+    """Every line an origin (see normalise_origin), duplicates dropped, order kept."""
+    origins: list[str] = []
+    for line in lines:
+        if line.strip():
+            origin = normalise_origin(line)
+            if origin not in origins:
+                origins.append(origin)
+    if len(origins) > MAX_EMBED_ORIGINS:
+        raise ValueError("too many origins")
+    return origins

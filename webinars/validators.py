@@ -119,3 +119,34 @@ def date_errors(values: dict[str, date | datetime | None]) -> dict[str, str]:
         for name, value in values.items()
         if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR
     }
+
+
+def valid_origins(form: Form, field: Field) -> None:
+    """A list of web origins, one a line; the field keeps them normalised."""
+    from .text import MAX_EMBED_ORIGINS, normalise_origin, normalise_origins
+
+    lines = (field.data or "").splitlines()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            normalise_origin(line)
+        except ValueError as error:
+            raise ValidationError(
+                _l(
+                    "%(value)s is not an origin. Write one a line, like https://example.org "
+                    "(scheme and host, no path).",
+                    value=line.strip()[:80],
+                )
+            ) from error
+    try:
+        field.data = "\n".join(normalise_origins(lines))
+    except ValueError as error:
+        raise ValidationError(_l("List at most %(count)s origins.", count=MAX_EMBED_ORIGINS)) from error
+
+
+def no_control_characters(form: Form, field: Field) -> None:
+    """One-line text without control characters (what ``BaseForm`` adds to every text field; for
+    forms that are not ``BaseForm``)."""
+    if isinstance(field.data, str) and has_control_characters(field.data):
+        raise ValidationError(_l("Remove the control characters from this field."))

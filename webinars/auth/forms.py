@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..validators import BaseForm, valid_email
+from ..models import TokenScope
+from ..validators import BaseForm, no_control_characters, valid_email
 
 
 class LoginForm(BaseForm):
@@ -25,3 +27,18 @@ class AccountForm(BaseForm):
 
 class OrganizerForm(AccountForm):
     is_admin = BooleanField(_l("Administrator (can manage every webinar and organizer)"))
+
+
+class ApiTokenForm(BaseForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), no_control_characters])
+    scope = RadioField(
+        _l("Access"),
+        choices=[
+            SelectChoice(TokenScope.READ.value, _l("Read: webinars, registrations, export and email log")),
+            SelectChoice(
+                TokenScope.WRITE.value, _l("Read and write: also create, change, publish and cancel")
+            ),
+        ],
+        default=TokenScope.READ.value,
+        validators=[DataRequired()],
+    )

@@ -2,17 +2,29 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..database import writing
 from ..extensions import db, limiter
-from ..models import User
+from ..models import TokenScope, User
 from . import service
-from .forms import AccountForm, LoginForm, OrganizerForm
+from . import tokens as api_tokens
+from .forms import AccountForm, ApiTokenForm, LoginForm, OrganizerForm
 
 bp = Blueprint("auth", __name__)
 
@@ -82,3 +94,35 @@ def organizers() -> ResponseReturnValue:
             return redirect(url_for("auth.organizers"))
     users = db.session.scalars(select(User).order_by(User.name)).all()
     return render_template("auth/organizers.html", form=form, users=users)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> ResponseReturnValue:
+    """Personal API tokens: create one (its secret is shown this once), see when each was last used."""
+    form = ApiTokenForm()
+    secret = None
+    if form.validate_on_submit():
+        _token, secret = api_tokens.create_token(current_user, form.name.data, TokenScope(form.scope.data))
+        form = ApiTokenForm(formdata=None)
+    response = make_response(
+        render_template(
+            "auth/tokens.html",
+            form=form,
+            secret=secret,
+            tokens=api_tokens.tokens_of(current_user),
+            action_form=FlaskForm(),
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"  # the page may carry a secret
+    return response
+
+
+@bp.route("/account/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if api_tokens.revoke(current_user, token_id):
+        flash(_("Token revoked: it no longer works."), "success")
+    return redirect(url_for("auth.tokens"))

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models import DEFAULT_REMINDER_OFFSETS, Event
-from ..validators import BaseForm, BaseSubForm, valid_timezone
+from ..validators import BaseForm, BaseSubForm, valid_origins, valid_timezone
 from .service import EventData
 
 
@@ -48,6 +48,10 @@ class EventForm(BaseForm):
     )
     number = IntegerField(_l("Number in the series"), validators=[Optional(), NumberRange(min=1, max=100000)])
     tags = StringField(_l("Topics"), validators=[Optional(), Length(max=500)])
+    embed_origins = TextAreaField(
+        _l("Websites that may embed the sign-up form"),
+        validators=[Optional(), Length(max=4500), valid_origins],
+    )
     reminders = StringField(
         _l("Reminders (minutes before the start)"),
         default=DEFAULT_REMINDER_OFFSETS,
@@ -89,6 +93,7 @@ class EventForm(BaseForm):
             series_id=self.series.data or None,
             number=self.number.data,
             tags=[name for name in (self.tags.data or "").split(",") if name.strip()],
+            embed_origins=[line for line in (self.embed_origins.data or "").splitlines() if line.strip()],
         )
 
     def fill_from(self, event: Event) -> None:
@@ -107,6 +112,7 @@ class EventForm(BaseForm):
         self.series.data = event.series_id or 0
         self.number.data = event.number
         self.tags.data = ", ".join(tag.name for tag in event.tags)
+        self.embed_origins.data = event.embed_origins
         if event.registration_deadline:
             local_deadline = event.registration_deadline.astimezone(zone)
             self.deadline_date.data = local_deadline.date()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -13,11 +10,13 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
+from ..embed.views import snippet as embed_snippet
 from ..extensions import db
 from ..models import Event, Registration, RegistrationStatus
+from ..registrations import export
 from ..series import service as series_service
 from ..text import render_markdown
-from ..timefmt import iso_utc, timezone_names
+from ..timefmt import timezone_names
 from . import service
 from .forms import EventForm
 
@@ -99,6 +98,7 @@ def event(event_id: int) -> ResponseReturnValue:
         "manage/event.html",
         event=event,
         counts=counts,
+        embed_snippet=embed_snippet(event),
         description=render_markdown(event.description_md),
         action_form=FlaskForm(),
     )
@@ -161,19 +161,12 @@ def delete(event_id: int) -> ResponseReturnValue:
     return _action(event_id, service.delete_draft, _("Draft deleted."))
 
 
-def _registrations_query(event: Event, status: str | None):  # type: ignore[no-untyped-def]
-    query = select(Registration).where(Registration.event_id == event.id)
-    if status in set(RegistrationStatus):
-        query = query.where(Registration.status == status)
-    return query.order_by(Registration.created_at, Registration.id)
-
-
 @bp.route("/webinars/<int:event_id>/registrations")
 def registrations(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
     status = request.args.get("status") or None
     page = db.paginate(
-        _registrations_query(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
+        export.registrations_query(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
     )
     counts = _status_counts([event.id])[event.id]
     return render_template(
@@ -187,39 +180,12 @@ def registrations(event_id: int) -> ResponseReturnValue:
     )
 
 
-def _csv_cell(value: object) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ is read as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.route("/webinars/<int:event_id>/registrations.csv")
 def registrations_csv(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
     status = request.args.get("status") or None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["name", "email", "organisation", "status", "registered_at", "confirmed_at", "cancelled_at"]
-    )
-    for registration in db.session.scalars(
-        _registrations_query(event, status).execution_options(yield_per=500)
-    ):
-        writer.writerow(
-            _csv_cell(value)
-            for value in (
-                registration.name,
-                registration.email,
-                registration.organisation,
-                registration.status,
-                iso_utc(registration.created_at),
-                registration.confirmed_at and iso_utc(registration.confirmed_at),
-                registration.cancelled_at and iso_utc(registration.cancelled_at),
-            )
-        )
-    filename = f"{event.slug}-registrations.csv"
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        export.csv_text(event, status),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{export.filename(event)}"'},
     )

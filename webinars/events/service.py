@@ -57,6 +57,28 @@ class EventData:
     series_id: int | None = None
     number: int | None = None
     tags: list[str] = field(default_factory=list)
+    embed_origins: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_event(cls, event: Event) -> EventData:
+        """The webinar as it stands, for changing a few fields and passing it to update_event()."""
+        return cls(
+            title=event.title,
+            starts_at=event.starts_at,
+            timezone=event.timezone,
+            duration_minutes=event.duration_minutes,
+            summary=event.summary,
+            description_md=event.description_md,
+            join_url=event.join_url,
+            capacity=event.capacity,
+            registration_deadline=event.registration_deadline,
+            speakers=[(speaker.name, speaker.affiliation) for speaker in event.speakers],
+            reminder_offsets=event.reminder_offsets,
+            series_id=event.series_id,
+            number=event.number,
+            tags=[tag.name for tag in event.tags],
+            embed_origins=event.embed_origin_list,
+        )
 
 
 def _check(data: EventData, event: Event | None) -> None:
@@ -127,6 +149,7 @@ def _apply(event: Event, data: EventData) -> None:
         event.number = next_number(data.series_id)
     event.series_id = data.series_id
     event.tags = tags_named(data.tags)
+    event.embed_origins = "\n".join(data.embed_origins)
 
 
 def tags_named(names: list[str]) -> list[Tag]:

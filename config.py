@@ -88,6 +88,12 @@ class Config:
     API_MAX_PER_PAGE = _int("API_MAX_PER_PAGE", 100)
     # How long (seconds) an embedded sign-up form may be sent after it was shown.
     EMBED_FORM_MAX_AGE = _int("EMBED_FORM_MAX_AGE", 6 * 3600)
+    # Days after a webinar when the worker replaces its attendees' personal data (see README, Privacy).
+    RETENTION_DAYS = _int("RETENTION_DAYS", 365)
+    # Participant reports (Zoom, Teams, Meet) larger than this are refused with a message on the form.
+    ATTENDANCE_UPLOAD_MAX_BYTES = _int("ATTENDANCE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+    # Any request body beyond this is refused before it is read (413).
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
 
 
 class DevelopmentConfig(Config):

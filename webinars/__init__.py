@@ -86,6 +86,7 @@ def _select_locale() -> str | None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .attendance.views import bp as attendance_bp
     from .auth.views import bp as auth_bp
     from .calendar.views import bp as calendar_bp
     from .embed.views import bp as embed_bp
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from .events.views import bp as events_bp
     from .mail.views import bp as mail_admin_bp
     from .messages.views import bp as followup_bp
+    from .questions.views import bp as questions_bp
     from .registrations.views import bp as registrations_bp
     from .series.views import bp as series_bp
     from .series.views import manage_bp as series_manage_bp
@@ -107,6 +109,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(followup_bp)
     app.register_blueprint(mail_admin_bp)
     app.register_blueprint(embed_bp)
+    app.register_blueprint(questions_bp)
+    app.register_blueprint(attendance_bp)
 
     from . import api
 
@@ -144,6 +148,7 @@ def _register_error_handlers(app: Flask) -> None:
         403: (_l("Not allowed"), _l("You do not have access to this page.")),
         404: (_l("Page not found"), _l("This page does not exist, or is no longer available.")),
         405: (_l("Not allowed"), _l("This action is not available here.")),
+        413: (_l("Too large"), _l("The upload is larger than this site accepts.")),
         429: (_l("Too many attempts"), _l("Please wait a minute and try again.")),
         500: (_l("Something went wrong"), _l("We could not complete your request. Please try again later.")),
     }

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.types import TypeDecorator
@@ -105,3 +105,19 @@ def unique_slug(model: Any, base: str, exclude_id: int | None = None) -> str:
             return slug
         n += 1
         slug = f"{base}-{n}"
+
+
+# Integer primary keys on PostgreSQL (and what SQLite accepts without an OverflowError) stop here.
+MAX_ID = 2**31 - 1
+
+
+_Model = TypeVar("_Model")
+
+
+def get_by_id(model: type[_Model], identifier: int) -> _Model | None:
+    """``db.session.get`` for an id from a URL or a form: one no table can hold finds nothing."""
+    from .extensions import db
+
+    if not 0 < identifier <= MAX_ID:
+        return None
+    return db.session.get(model, identifier)

@@ -39,6 +39,32 @@ class RegistrationStatus(StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
+    # Approval mode: waiting for the organizer (no seat taken), and turned down by them.
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+class QuestionKind(StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    CHECKBOX = "checkbox"
+    COUNTRY = "country"
+    REFERRAL = "referral"
+
+
+# Answers to these are picked from a list, never typed: they say nothing about who gave them, so they
+# outlive the purge of personal data and keep the reports whole.
+CHOICE_KINDS = frozenset(
+    {
+        QuestionKind.SINGLE_CHOICE,
+        QuestionKind.MULTIPLE_CHOICE,
+        QuestionKind.CHECKBOX,
+        QuestionKind.COUNTRY,
+        QuestionKind.REFERRAL,
+    }
+)
 
 
 class OutboxStatus(StrEnum):
@@ -187,6 +213,12 @@ class Event(db.Model):
     number: Mapped[int | None] = mapped_column(Integer)
     # Origins ("https://example.org"), one a line, whose pages may frame the embeddable sign-up form.
     embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Sign-ups wait as "pending", without a seat, until the organizer approves or declines them.
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Imported participant reports mark someone "attended" from this many minutes on.
+    attendance_minimum_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Set once the retention purge has replaced the personal data of this webinar's registrations.
+    personal_data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[User] = relationship()
     speakers: Mapped[list[Speaker]] = relationship(
@@ -194,6 +226,13 @@ class Event(db.Model):
     )
     series: Mapped[Series | None] = relationship(back_populates="events")
     tags: Mapped[list[Tag]] = relationship(secondary="event_tag", order_by="Tag.name")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="event", order_by="Question.position, Question.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def active_questions(self) -> list[Question]:
+        return [question for question in self.questions if question.removed_at is None]
 
     @property
     def embed_origin_list(self) -> list[str]:
@@ -268,8 +307,78 @@ class Registration(db.Model):
     attended: Mapped[bool | None] = mapped_column(Boolean)
     # Set when the attendee opts out of reminders and organizer messages for this webinar.
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The organizer's reason when declining a request (sent in the email, shown to nobody else).
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Minutes in the meeting according to the imported participant reports; None before an import.
+    attended_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Name, email and typed answers were replaced (on request, or by the retention purge).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="registration", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+
+
+class Question(db.Model):
+    """A question of a webinar's registration form. Removing one only hides it: answers stay."""
+
+    __tablename__ = "question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(300))
+    label_es: Mapped[str] = mapped_column(String(300), default="")
+    label_pt: Mapped[str] = mapped_column(String(300), default="")
+    # Choices, one per line; the translations line up with them line by line.
+    options: Mapped[str] = mapped_column(Text, default="")
+    options_es: Mapped[str] = mapped_column(Text, default="")
+    options_pt: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(back_populates="questions")
+
+
+class Answer(db.Model):
+    """One answer of one registration. The question's label is kept beside it, so a question changed
+    or removed later leaves the answers as they were given."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("registration_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registration.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("question.id", ondelete="SET NULL"), index=True
+    )
+    question_label: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    # Choices are stored as given in the organizer's first language; several are separated by newlines.
+    value: Mapped[str] = mapped_column(Text, default="")
+
+    registration: Mapped[Registration] = relationship(back_populates="answers")
+
+
+class ParticipantRecord(db.Model):
+    """One person in an imported participant report (Zoom, Teams, Meet), their minutes summed."""
+
+    __tablename__ = "participant_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registration.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ReminderDelivery(db.Model):

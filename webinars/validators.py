@@ -146,7 +146,8 @@ def valid_origins(form: Form, field: Field) -> None:
 
 
 def no_control_characters(form: Form, field: Field) -> None:
-    """One-line text without control characters (what ``BaseForm`` adds to every text field; for
-    forms that are not ``BaseForm``)."""
-    if isinstance(field.data, str) and has_control_characters(field.data):
-        raise ValidationError(_l("Remove the control characters from this field."))
+    """Typed text keeps its line breaks and tabs, never other control characters (the rule
+    ``BaseForm`` gives every text area; for lists of values, as multiple-choice answers, too)."""
+    values = field.data if isinstance(field.data, list) else [field.data]
+    if any(isinstance(value, str) and has_control_characters(value, multiline=True) for value in values):
+        raise ValidationError(_l("Remove the invisible control characters from this text."))

@@ -5,9 +5,11 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -52,6 +54,9 @@ class EventForm(BaseForm):
         _l("Websites that may embed the sign-up form"),
         validators=[Optional(), Length(max=4500), valid_origins],
     )
+    approval_required = BooleanField(_l("Approve each sign-up before it gets a seat"))
+    # The webinar being duplicated, whose questions the new one starts with.
+    copy_from = HiddenField()
     reminders = StringField(
         _l("Reminders (minutes before the start)"),
         default=DEFAULT_REMINDER_OFFSETS,
@@ -94,7 +99,30 @@ class EventForm(BaseForm):
             number=self.number.data,
             tags=[name for name in (self.tags.data or "").split(",") if name.strip()],
             embed_origins=[line for line in (self.embed_origins.data or "").splitlines() if line.strip()],
+            approval_required=bool(self.approval_required.data),
         )
+
+    def fill_from_data(self, data: EventData) -> None:
+        """Prefill from ``data`` without a start: the organizer picks the new date and time."""
+        self.title.data = data.title
+        self.summary.data = data.summary
+        self.description.data = data.description_md
+        self.timezone.data = data.timezone
+        self.duration.data = data.duration_minutes
+        self.join_url.data = data.join_url
+        self.capacity.data = data.capacity
+        self.reminders.data = data.reminder_offsets
+        self.series.data = data.series_id or 0
+        self.number.data = data.number
+        self.tags.data = ", ".join(data.tags)
+        self.embed_origins.data = "\n".join(data.embed_origins)
+        self.approval_required.data = data.approval_required
+        while len(self.speakers.entries):
+            self.speakers.pop_entry()
+        for name, affiliation in data.speakers:
+            self.speakers.append_entry({"name": name, "affiliation": affiliation})
+        for _ in range(max(2, 3 - len(data.speakers))):
+            self.speakers.append_entry()
 
     def fill_from(self, event: Event) -> None:
         zone = ZoneInfo(event.timezone)
@@ -113,6 +141,7 @@ class EventForm(BaseForm):
         self.number.data = event.number
         self.tags.data = ", ".join(tag.name for tag in event.tags)
         self.embed_origins.data = event.embed_origins
+        self.approval_required.data = event.approval_required
         if event.registration_deadline:
             local_deadline = event.registration_deadline.astimezone(zone)
             self.deadline_date.data = local_deadline.date()

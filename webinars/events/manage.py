@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
+from ..database import MAX_ID, get_by_id
 from ..embed.views import snippet as embed_snippet
 from ..extensions import db
 from ..models import Event, Registration, RegistrationStatus
+from ..privacy import service as privacy
+from ..questions import service as questions
 from ..registrations import export
+from ..registrations import service as registration_service
+from ..registrations.forms import DecisionForm
 from ..series import service as series_service
 from ..text import render_markdown
 from ..timefmt import timezone_names
@@ -64,41 +70,64 @@ def _offer_series(form: EventForm) -> None:
     ]
 
 
-def _render_form(form: EventForm, event: Event | None = None) -> str:
-    return render_template("manage/event_form.html", form=form, event=event, timezones=timezone_names())
+def _render_form(form: EventForm, event: Event | None = None, source: Event | None = None) -> str:
+    return render_template(
+        "manage/event_form.html", form=form, event=event, source=source, timezones=timezone_names()
+    )
 
 
-def _apply_rule_errors(form: EventForm, error: service.RuleError) -> None:
+def apply_rule_errors(form: FlaskForm, error: service.RuleError) -> None:
+    """Show each of the service's messages next to its field (the first field when there is none)."""
+    first = next(field for field in form if field.type not in ("CSRFTokenField", "HiddenField"))
     for name, message in error.errors.items():
-        getattr(form, name, form.title).errors.append(message)
+        field = getattr(form, name, None) or first
+        if isinstance(field.errors, tuple):
+            field.errors = list(field.errors)
+        field.errors.append(message)
 
 
 @bp.route("/webinars/new", methods=["GET", "POST"])
 def new() -> ResponseReturnValue:
     form = EventForm()
     _offer_series(form)
+    source = _duplicated(form)
+    if request.method == "GET" and source is not None:
+        form.fill_from_data(service.duplicate_data(source))
+        form.copy_from.data = str(source.id)
     if request.method == "GET" and not form.timezone.data:
         form.timezone.data = "UTC"
     if form.validate_on_submit():
         try:
-            event = service.create_event(current_user, form.to_data())
+            event = service.create_event(current_user, form.to_data(), copied_from=source)
         except service.RuleError as error:
-            _apply_rule_errors(form, error)
+            apply_rule_errors(form, error)
         else:
             flash(_("Draft saved. Publish it when you are ready."), "success")
             return redirect(url_for("manage.event", event_id=event.id))
-    return _render_form(form)
+    return _render_form(form, source=source)
+
+
+def _duplicated(form: EventForm) -> Event | None:
+    """The webinar being duplicated ("make #17 from #16"), if the organizer may manage it."""
+    value = request.args.get("from") if request.method == "GET" else form.copy_from.data
+    if not value or not str(value).isdigit() or len(str(value)) > 12:
+        return None
+    return owned_event(int(value))
 
 
 @bp.route("/webinars/<int:event_id>")
 def event(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
     counts = _status_counts([event.id])[event.id]
+    attended = db.session.scalar(
+        select(func.count()).where(Registration.event_id == event.id, Registration.attended.is_(True))
+    )
     return render_template(
         "manage/event.html",
         event=event,
         counts=counts,
         embed_snippet=embed_snippet(event),
+        attended=attended,
         description=render_markdown(event.description_md),
         action_form=FlaskForm(),
     )
@@ -115,7 +144,7 @@ def edit(event_id: int) -> ResponseReturnValue:
         try:
             notified = service.update_event(event, form.to_data())
         except service.RuleError as error:
-            _apply_rule_errors(form, error)
+            apply_rule_errors(form, error)
         else:
             if notified:
                 flash(_("Saved. Confirmed attendees will receive the updated invitation."), "success")
@@ -177,7 +206,51 @@ def registrations(event_id: int) -> ResponseReturnValue:
         counts=counts,
         statuses=list(RegistrationStatus),
         action_form=FlaskForm(),
+        decision_form=DecisionForm(),
+        columns=questions.answer_columns(event),
+        answers_of=questions.answers_by_question,
+        display=questions.display_value,
+        locale=str(get_locale() or "en"),
     )
+
+
+@bp.route("/webinars/<int:event_id>/registrations/decide", methods=["POST"])
+def decide(event_id: int) -> ResponseReturnValue:
+    """Approve or decline the ticked sign-ups (or the one whose own button was pressed)."""
+    event = owned_event(event_id)
+    form = DecisionForm()
+    back = url_for("manage.registrations", event_id=event.id, status=request.args.get("status"))
+    if not form.validate_on_submit():
+        for message in form.reason.errors:
+            flash(message, "error")
+        return redirect(back)
+    decision = request.form.get("decision", "")
+    chosen = [i for i in request.form.getlist("registration", type=int) if 0 < i <= MAX_ID]
+    if decision not in ("approve", "decline") or not chosen:
+        flash(_("Tick at least one person, then choose Approve or Decline."), "error")
+        return redirect(back)
+    changed = registration_service.decide(
+        event, chosen[:10_000], approve_them=decision == "approve", reason=form.reason.data or ""
+    )
+    if decision == "approve":
+        flash(ngettext("%(num)s person approved.", "%(num)s people approved.", changed), "success")
+    else:
+        flash(ngettext("%(num)s person declined.", "%(num)s people declined.", changed), "success")
+    return redirect(back)
+
+
+@bp.route("/webinars/<int:event_id>/registrations/<int:registration_id>/erase", methods=["POST"])
+def erase(event_id: int, registration_id: int) -> ResponseReturnValue:
+    """An organizer erases one person's personal data (for example after a request by email)."""
+    event = owned_event(event_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    registration = get_by_id(Registration, registration_id)
+    if registration is None or registration.event_id != event.id:
+        abort(404)
+    privacy.erase(registration)
+    flash(_("The person's data was erased; their seat, if they had one, went to the waitlist."), "success")
+    return redirect(url_for("manage.registrations", event_id=event.id))
 
 
 @bp.route("/webinars/<int:event_id>/registrations.csv")

@@ -23,6 +23,7 @@ from ..models import (
     Tag,
     User,
 )
+from ..questions import service as questions
 from ..registrations.service import fill_from_waitlist
 from ..series.service import next_number
 from ..text import slugify
@@ -58,6 +59,7 @@ class EventData:
     number: int | None = None
     tags: list[str] = field(default_factory=list)
     embed_origins: list[str] = field(default_factory=list)
+    approval_required: bool = False
 
     @classmethod
     def from_event(cls, event: Event) -> EventData:
@@ -78,6 +80,7 @@ class EventData:
             number=event.number,
             tags=[tag.name for tag in event.tags],
             embed_origins=event.embed_origin_list,
+            approval_required=event.approval_required,
         )
 
 
@@ -150,6 +153,7 @@ def _apply(event: Event, data: EventData) -> None:
     event.series_id = data.series_id
     event.tags = tags_named(data.tags)
     event.embed_origins = "\n".join(data.embed_origins)
+    event.approval_required = data.approval_required
 
 
 def tags_named(names: list[str]) -> list[Tag]:
@@ -165,8 +169,12 @@ def tags_named(names: list[str]) -> list[Tag]:
     return [existing.get(slug) or Tag(slug=slug, name=name) for slug, name in wanted.items()]
 
 
-def create_event(owner: User, data: EventData) -> Event:
-    """A new draft webinar. Commits."""
+def create_event(owner: User, data: EventData, *, copied_from: Event | None = None) -> Event:
+    """A new draft webinar. Commits.
+
+    Its registration questions come from ``copied_from`` (a webinar being duplicated), else from the
+    series' previous webinar, so a programme asks the same things every time unless it changes them.
+    """
     with writing():
         _check(data, None)
         event = Event(
@@ -179,8 +187,33 @@ def create_event(owner: User, data: EventData) -> Event:
         )
         _apply(event, data)
         db.session.add(event)
+        db.session.flush()
+        source = copied_from or questions.previous_in_series(event)
+        if source is not None:
+            questions.copy_questions(source, event)
         db.session.commit()
     return event
+
+
+def duplicate_data(source: Event) -> EventData:
+    """What "make #17 from #16" starts from: everything but the time, the registrations and the
+    recording. The caller (the form) supplies the new start; the series proposes the next number."""
+    return EventData(
+        title=source.title,
+        starts_at=source.starts_at,
+        timezone=source.timezone,
+        duration_minutes=source.duration_minutes,
+        summary=source.summary,
+        description_md=source.description_md,
+        join_url=source.join_url,
+        capacity=source.capacity,
+        speakers=[(speaker.name, speaker.affiliation) for speaker in source.speakers],
+        reminder_offsets=source.reminder_offsets,
+        series_id=source.series_id,
+        number=next_number(source.series_id) if source.series_id else None,
+        tags=[tag.name for tag in source.tags],
+        approval_required=source.approval_required,
+    )
 
 
 def update_event(event: Event, data: EventData) -> bool:

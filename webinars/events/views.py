@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from ..calendar import links
 from ..extensions import db, limiter
 from ..registrations import service as registrations
-from ..registrations.forms import RegistrationForm
+from ..registrations.forms import registration_form_for
 from ..text import render_markdown
 from . import queries
 from .archive import ArchiveFilterForm
@@ -48,14 +48,18 @@ def _detail_page(event, form, status_code: int = 200) -> ResponseReturnValue:  #
 @bp.route("/webinars/<slug>")
 def detail(slug: str) -> ResponseReturnValue:
     event = queries.public_by_slug(slug) or abort(404)
-    return _detail_page(event, RegistrationForm())
+    return _detail_page(event, registration_form_for(event, _locale()))
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
 
 
 @bp.route("/webinars/<slug>", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
 def register(slug: str) -> ResponseReturnValue:
     event = queries.public_by_slug(slug, for_registration=True) or abort(404)
-    form = RegistrationForm()
+    form = registration_form_for(event, _locale())
     if not form.validate_on_submit():
         return _detail_page(event, form, 400 if request.form else 200)
     if form.website.data:  # a bot filled in the honeypot: answer as usual, do nothing
@@ -68,7 +72,8 @@ def register(slug: str) -> ResponseReturnValue:
             organisation=form.organisation.data or "",
             consent=form.consent.data,
             timezone=form.visitor_timezone(),
-            locale=str(get_locale() or "en"),
+            locale=_locale(),
+            answers=form.answers(),
         )
     except registrations.RegistrationRefused:
         return _detail_page(event, form, 409)

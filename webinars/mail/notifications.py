@@ -32,6 +32,8 @@ SUBJECTS = {
     "invite_resent": lambda e: _("Your invitation: %(title)s", title=e.title),
     "recording": lambda e: _("Recording available: %(title)s", title=e.title),
     "manage_link": lambda e: _("Your registration: %(title)s", title=e.title),
+    "registration_pending": lambda e: _("We received your request: %(title)s", title=e.title),
+    "registration_declined": lambda e: _("Your request was not accepted: %(title)s", title=e.title),
 }
 
 # Kinds that carry the invitation (METHOD:REQUEST). Only these: a reminder sent as a REQUEST would
@@ -179,8 +181,12 @@ def send(
 
 
 def resend_invitation(registration: Registration) -> OutboxMessage:
-    """The invitation again for a confirmed person, or their waitlist status otherwise."""
-    kind = "invite_resent" if registration.status == RegistrationStatus.CONFIRMED else "waitlisted"
+    """The invitation again for a confirmed person, or their current status otherwise."""
+    kind = {
+        RegistrationStatus.CONFIRMED: "invite_resent",
+        RegistrationStatus.PENDING: "registration_pending",
+        RegistrationStatus.REJECTED: "registration_declined",
+    }.get(RegistrationStatus(registration.status), "waitlisted")
     return send(registration, kind)
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
@@ -326,12 +327,32 @@ def _wait_for_relay(pending: list[OutboxMessage], reason: str, *, in_flight: boo
     health.record_outage(reason)
 
 
+# The retention purge looks for work at most this often per worker process.
+PURGE_INTERVAL_SECONDS = 3600
+_last_purge: float | None = None
+
+
 def produce_due() -> int:
-    """Write the mail that time has made due: reminders, and the next chunk of organizer messages."""
+    """Write the mail that time has made due: reminders, and the next chunk of organizer messages.
+    Also runs the retention purge of personal data, once an hour."""
     from ..messages.service import expand_pending
     from .reminders import enqueue_due
 
+    _purge_when_due()
     return enqueue_due() + expand_pending()
+
+
+def _purge_when_due() -> None:
+    global _last_purge
+    from ..privacy.service import purge_expired
+
+    now = time.monotonic()
+    if _last_purge is not None and now - _last_purge < PURGE_INTERVAL_SECONDS:
+        return
+    _last_purge = now
+    purged = purge_expired()
+    if purged:
+        log.info("retention: replaced the personal data of %s registration(s)", purged)
 
 
 def deliver_due(

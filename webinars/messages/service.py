@@ -48,7 +48,10 @@ def audience_query(event_id: int, audience: str) -> Select[tuple[Registration]]:
             Registration.status == RegistrationStatus.CONFIRMED, Registration.attended.is_not(True)
         )
     if audience == "all":
-        return query.where(Registration.status != RegistrationStatus.CANCELLED)
+        # Everyone with a place or a place in line; not people awaiting a decision or declined.
+        return query.where(
+            Registration.status.in_((RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED))
+        )
     raise ValueError(f"unknown audience {audience!r}")
 
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, HiddenField, StringField
+from wtforms import BooleanField, EmailField, Field, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..models import Event, Question
 from ..timefmt import is_timezone
 from ..validators import BaseForm, valid_email
 
@@ -21,10 +22,38 @@ class RegistrationForm(BaseForm):
     # A honeypot: hidden from people, filled in by bots.
     website = StringField(_l("Leave this field empty"), validators=[Optional()])
 
+    # The webinar's own questions, with their bound fields (see registration_form_for).
+    questions: list[tuple[Question, Field]] = []
+
     def visitor_timezone(self) -> str | None:
         zone = (self.timezone.data or "").strip()
         return zone if is_timezone(zone) else None
 
+    def answers(self) -> dict[int, str]:
+        from ..questions.forms import answer_value
+
+        return {question.id: answer_value(question, field) for question, field in self.questions}
+
+
+def registration_form_for(event: Event, locale: str) -> RegistrationForm:
+    """The registration form with the webinar's questions, labelled in ``locale``."""
+    from ..questions.forms import field_name, public_field
+
+    asked = event.active_questions
+    fields = {field_name(question): public_field(question, locale) for question in asked}
+    form_class = type("EventRegistrationForm", (RegistrationForm,), fields)
+    form = form_class()
+    form.questions = [(question, form[field_name(question)]) for question in asked]
+    return form
+
 
 class CancelForm(BaseForm):
     """Only the CSRF token: cancelling is one button."""
+
+
+class DecisionForm(BaseForm):
+    """Approve or decline sign-ups; the reason goes into the email of those declined."""
+
+    reason = TextAreaField(
+        _l("Reason (optional, sent to the people declined)"), validators=[Optional(), Length(max=2000)]
+    )

@@ -19,6 +19,7 @@ from ..database import writing
 from ..extensions import db
 from ..mail import notifications
 from ..models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
+from ..questions.service import record_answers
 from ..text import has_control_characters, new_token, normalise_email, single_line
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
@@ -89,8 +90,10 @@ def register(
     consent: bool = False,
     timezone: str | None = None,
     locale: str = "en",
+    answers: dict[int, str] | None = None,
 ) -> Outcome:
-    """Register ``email`` for ``event``: confirmed while seats remain, waitlisted when full.
+    """Register ``email`` for ``event``: confirmed while seats remain, waitlisted when full; with
+    approval mode, pending (no seat) until the organizer decides.
 
     The same address twice never makes a second registration, and never changes the one there is:
     whoever types an address is not necessarily its owner, so the name, organisation and language
@@ -116,8 +119,11 @@ def register(
                 locale=locale,
                 token=new_token(),
             )
+            record_answers(event, registration, answers or {})
             # The seat first, so the row is inserted once with its final status.
-            if take_seat(event_id):
+            if event.approval_required:
+                registration.status = RegistrationStatus.PENDING
+            elif take_seat(event_id):
                 _confirm(registration)
             else:
                 registration.status = RegistrationStatus.WAITLISTED
@@ -143,6 +149,10 @@ def register_again(registration: Registration) -> Outcome:
         if registration.status != RegistrationStatus.CANCELLED:
             return Outcome(registration, created=False)
         registration.cancelled_at = None
+        if registration.event.approval_required:
+            registration.status = RegistrationStatus.PENDING
+            db.session.flush()
+            return _notify(registration, created=False)
         registration.status = RegistrationStatus.WAITLISTED
         return _seat_and_notify(registration, created=False)
 
@@ -162,11 +172,74 @@ def _seat_and_notify(registration: Registration, *, created: bool) -> Outcome:
     return _notify(registration, created=created)
 
 
+_STATUS_MAIL = {
+    RegistrationStatus.CONFIRMED: "registration_confirmed",
+    RegistrationStatus.WAITLISTED: "waitlisted",
+    RegistrationStatus.PENDING: "registration_pending",
+}
+
+
 def _notify(registration: Registration, *, created: bool) -> Outcome:
-    confirmed = registration.status == RegistrationStatus.CONFIRMED
-    notifications.send(registration, "registration_confirmed" if confirmed else "waitlisted")
+    notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
     db.session.commit()
     return Outcome(registration, created=created)
+
+
+class DecisionRefused(Exception):
+    """Only pending sign-ups (and, for declining, waitlisted ones) can be decided on."""
+
+
+def approve(registration: Registration) -> None:
+    """Approve a pending sign-up: a seat if one is left (with the invitation), else the waitlist.
+    Takes the seat with the same atomic update as a sign-up. Does not commit."""
+    if registration.status != RegistrationStatus.PENDING:
+        raise DecisionRefused(registration.status)
+    if take_seat(registration.event_id):
+        _confirm(registration)
+    else:
+        registration.status = RegistrationStatus.WAITLISTED
+    registration.status_reason = ""
+    db.session.flush()
+    notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+
+
+def decline(registration: Registration, reason: str = "") -> None:
+    """Decline a pending or waitlisted sign-up, with an optional reason for the email. Does not commit."""
+    if registration.status not in (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED):
+        raise DecisionRefused(registration.status)
+    registration.status = RegistrationStatus.REJECTED
+    registration.status_reason = (reason or "").strip()
+    db.session.flush()
+    notifications.send(registration, "registration_declined")
+
+
+def decide(event: Event, registration_ids: list[int], *, approve_them: bool, reason: str = "") -> int:
+    """Approve or decline several sign-ups of ``event`` in one transaction; those that cannot be
+    decided on any more (somebody else was faster) are left alone. Returns how many changed. Commits.
+
+    The rows are locked and read fresh, so two organizers pressing Approve at once never give one
+    person two seats: the second waits, then sees the person confirmed and leaves them alone.
+    """
+    changed = 0
+    with writing():
+        chosen = db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.id.in_(registration_ids))
+            .order_by(Registration.created_at, Registration.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        for registration in chosen:
+            try:
+                if approve_them:
+                    approve(registration)
+                else:
+                    decline(registration, reason)
+            except DecisionRefused:
+                continue
+            changed += 1
+        db.session.commit()
+    return changed
 
 
 def _resend(registration: Registration) -> None:

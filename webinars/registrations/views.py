@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -11,6 +11,7 @@ from ..extensions import csrf, db
 from ..mail import notifications
 from ..messages import service as followup
 from ..models import Registration, RegistrationStatus
+from ..privacy import service as privacy
 from . import service
 from .forms import CancelForm
 
@@ -69,6 +70,25 @@ def register_again(token: str) -> ResponseReturnValue:
         else:
             flash(_("You are on the waitlist again."), "success")
     return redirect(url_for("registrations.manage", token=token))
+
+
+@bp.route("/<token>/data.json")
+def personal_data(token: str) -> ResponseReturnValue:
+    """Everything stored about this registration, as a JSON download."""
+    registration = service.get_by_token(token) or abort(404)
+    response = jsonify(privacy.personal_data(registration))
+    response.headers["Content-Disposition"] = 'attachment; filename="my-registration.json"'
+    return response
+
+
+@bp.route("/<token>/erase", methods=["POST"])
+def erase(token: str) -> ResponseReturnValue:
+    registration = service.get_by_token(token) or abort(404)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    slug = registration.event.slug
+    privacy.erase(registration)
+    return render_template("registrations/erased.html", slug=slug)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

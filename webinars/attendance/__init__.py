@@ -1,0 +1,1 @@
+"""Attendance from the participant reports of Zoom, Microsoft Teams and Google Meet."""

@@ -113,12 +113,15 @@ def text_errors(
 
 
 def date_errors(values: dict[str, date | datetime | None]) -> dict[str, str]:
-    message = str(_l("Choose a date between %(first)s and %(last)s.", first=EARLIEST_YEAR, last=LATEST_YEAR))
-    return {
-        name: message
+    wrong = [
+        name
         for name, value in values.items()
         if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR
-    }
+    ]
+    if not wrong:  # no message to translate: the locale is not looked up (and cached) before a request
+        return {}
+    message = str(_l("Choose a date between %(first)s and %(last)s.", first=EARLIEST_YEAR, last=LATEST_YEAR))
+    return dict.fromkeys(wrong, message)
 
 
 def valid_origins(form: Form, field: Field) -> None:

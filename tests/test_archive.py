@@ -136,6 +136,8 @@ def test_filter_choices_offer_what_the_archive_holds(client, archive):
     assert '<option value="smart-regions">Smart Regions</option>' in page
     assert '<option selected value="sdg-13-climate-action">SDG 13 Climate action</option>' in page
     assert "1 webinar found." in page
+    offered = re.findall(r'<option (?:selected )?value="sdg-[^"]*">([^<]*)</option>', page)
+    assert [name.split()[1] for name in offered] == ["6", "7", "9", "13"]  # natural order
 
 
 def test_pagination_keeps_the_filters(app_factory, frozen_clock):

@@ -10,7 +10,6 @@ from tests.factories import make_event, make_user
 from tests.helpers import submit
 from webinars import clock
 from webinars.extensions import db
-from webinars.messages import service as followup
 from webinars.models import Event
 from webinars.questions import service as questions
 from webinars.questions.service import QuestionData
@@ -28,7 +27,10 @@ def test_make_17_from_16(auth, client, app):
         source, QuestionData(kind="country", label="Country", label_es="País", required=True)
     )
     registrations.register(source, name="Ana", email="ana@example.org", consent=True)
-    followup.set_recording(source, url="https://video.example.org/16", summary="Slides inside.")
+    # Written directly: a recording is refused before the start, and #16 here is still upcoming.
+    source.recording_url = "https://video.example.org/16"
+    source.recording_summary = "Slides inside."
+    db.session.commit()
 
     auth.login(owner)
     page = client.get(f"/manage/webinars/new?from={source.id}").get_data(as_text=True)

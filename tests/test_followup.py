@@ -93,7 +93,7 @@ def test_waitlisted_audience_and_unsubscribed_people_are_respected(mail_app, smt
     assert event.join_url not in message.get_body(preferencelist=("plain",)).get_content()
 
 
-def test_recording_email_goes_only_to_those_marked_absent(mail_app, smtp_sink):
+def test_recording_email_goes_only_to_those_marked_absent(mail_app, smtp_sink, frozen_clock):
     owner = make_user()
     event = make_event(owner, capacity=10)
     present, missing, unknown = _people(event, confirmed=3)
@@ -111,6 +111,7 @@ def test_recording_email_goes_only_to_those_marked_absent(mail_app, smtp_sink):
     db.session.expire_all()
     assert (present.attended, missing.attended, unknown.attended) == (True, False, None)
 
+    frozen_clock.set(event.ends_at)  # the webinar has happened: its recording can be added
     response = submit(
         client,
         f"/manage/webinars/{event.id}/recording",

@@ -15,7 +15,7 @@ from webinars.extensions import db
 from webinars.models import Event, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 from webinars.registrations import service
 
-CONTROL_ERROR = "Remove the line breaks and control characters from this field."
+CONTROL_ERROR = "Remove the control characters (line breaks, tabs) from this field."
 
 
 def _form(**overrides: str) -> dict[str, str]:

@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .calendar.views import bp as calendar_bp
     from .embed.views import bp as embed_bp
+    from .events.archive_manage import bp as archive_manage_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
     from .mail.views import bp as mail_admin_bp
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(followup_bp)
     app.register_blueprint(mail_admin_bp)
+    app.register_blueprint(archive_manage_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(questions_bp)
     app.register_blueprint(attendance_bp)

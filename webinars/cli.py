@@ -65,6 +65,51 @@ def create_token(email: str, name: str, scope: str) -> None:
     click.echo(secret)
 
 
+archive = AppGroup("archive", help="Past webinars in the archive.")
+
+
+@archive.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--owner", "owner_email", required=True, help="Email of the organizer who owns the entries.")
+@click.option("--series", "series_slug", default="", help="Slug of the series to file them under.")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; save nothing.")
+def import_archive(path: str, owner_email: str, series_slug: str, dry_run: bool) -> None:
+    """Import past webinars from a CSV or XLSX file: the same checks as the import page, all rows or none."""
+    from sqlalchemy import func, select
+
+    from .events import archive_entries
+    from .extensions import db
+    from .models import User
+    from .series import service as series_service
+
+    owner = db.session.scalar(select(User).where(func.lower(User.email) == owner_email.strip().lower()))
+    if owner is None:
+        raise click.ClickException(f"No organizer account for {owner_email}.")
+    series_id = None
+    if series_slug:
+        series = series_service.by_slug(series_slug)
+        if series is None:
+            raise click.ClickException(f"No series with the address {series_slug}.")
+        series_id = series.id
+    with open(path, "rb") as file:
+        content = file.read(archive_entries.MAX_IMPORT_BYTES + 1)
+    try:
+        records = archive_entries.read_file(os.path.basename(path), content)
+    except archive_entries.FileUnreadable as error:
+        raise click.ClickException(error.message) from error
+    results = archive_entries.preview(owner, records, series_id)
+    refused = [result for result in results if result.errors]
+    for result in refused:
+        click.echo(f"Row {result.line}: {'; '.join(result.errors)}", err=True)
+    if refused:
+        raise click.ClickException(f"{len(refused)} of {len(results)} rows have errors; nothing was saved.")
+    if dry_run:
+        click.echo(f"{len(results)} rows are ready to import.")
+        return
+    created = archive_entries.import_entries(owner, records, series_id)
+    click.echo(f"Imported {len(created)} past webinars.")
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
 def worker_command(once: bool) -> None:
@@ -140,6 +185,7 @@ def serve_command(host: str, port: int) -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(organizers)
+    app.cli.add_command(archive)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(mail)

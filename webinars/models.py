@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_login import UserMixin
+from natsort import natsort_keygen, ns
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -19,7 +20,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import clock
@@ -27,12 +29,30 @@ from .database import UTCDateTime
 from .extensions import db
 
 DEFAULT_REMINDER_OFFSETS = "1440,60"
+DEFAULT_DURATION_MINUTES = 60
+# "SDG 9" before "SDG 11", case and accents aside: how people expect a list of topics to read.
+natural_key = natsort_keygen(alg=ns.IGNORECASE)
 
 
 class EventStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     CANCELLED = "cancelled"
+
+
+class EventKind(StrEnum):
+    """A webinar people register for, or an entry in the archive for one that happened before."""
+
+    WEBINAR = "webinar"
+    ARCHIVE = "archive"
+
+
+class EventPhase(StrEnum):
+    """Where a published webinar is in its life, by the clock: never stored, always computed."""
+
+    UPCOMING = "upcoming"
+    LIVE = "live"
+    PAST = "past"
 
 
 class RegistrationStatus(StrEnum):
@@ -172,6 +192,16 @@ class Tag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     slug: Mapped[str] = mapped_column(String(90), unique=True)
+    # On the administrator's list of topics offered in every webinar form.
+    suggested: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The name in the other languages of the site; empty shows ``name``.
+    name_es: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    name_pt: Mapped[str] = mapped_column(String(80), default="", server_default="")
+
+    def label(self, language: str) -> str:
+        """The name to show to a reader of ``language``."""
+        translated = {"es": self.name_es, "pt": self.name_pt}.get(language[:2], "")
+        return translated or self.name
 
 
 class Event(db.Model):
@@ -182,6 +212,13 @@ class Event(db.Model):
         CheckConstraint("seats_taken >= 0", name="seats_taken_not_negative"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
         Index("ix_event_status_starts_at", "status", "starts_at"),
+        Index("ix_event_status_ends_at", "status", "ends_at"),
+        CheckConstraint(
+            "attendance_reported IS NULL OR attendance_reported >= 0", name="attendance_not_negative"
+        ),
+        CheckConstraint(
+            "registrations_reported IS NULL OR registrations_reported >= 0", name="registrations_not_negative"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,7 +228,11 @@ class Event(db.Model):
     summary: Mapped[str] = mapped_column(String(500), default="")
     description_md: Mapped[str] = mapped_column(Text, default="")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_DURATION_MINUTES)
+    # Stored beside the start so "live" and "past" are plain comparisons in SQL on every database;
+    # kept equal to starts_at + duration_minutes by _keep_ends_at below.
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16), default=EventKind.WEBINAR, server_default=EventKind.WEBINAR)
     timezone: Mapped[str] = mapped_column(String(64))
     join_url: Mapped[str] = mapped_column(String(500), default="")
     capacity: Mapped[int | None] = mapped_column(Integer)
@@ -211,6 +252,9 @@ class Event(db.Model):
     recording_summary: Mapped[str] = mapped_column(Text, default="")
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
     number: Mapped[int | None] = mapped_column(Integer)
+    # Figures an organizer reports for an archive entry (none were registered here); None: not known.
+    registrations_reported: Mapped[int | None] = mapped_column(Integer)
+    attendance_reported: Mapped[int | None] = mapped_column(Integer)
     # Origins ("https://example.org"), one a line, whose pages may frame the embeddable sign-up form.
     embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Sign-ups wait as "pending", without a seat, until the organizer approves or declines them.
@@ -242,14 +286,56 @@ class Event(db.Model):
     def reminder_minutes(self) -> list[int]:
         return sorted({int(part) for part in self.reminder_offsets.split(",") if part.strip()}, reverse=True)
 
+    @validates("starts_at", "duration_minutes")
+    def _keep_ends_at(self, key: str, value: object) -> object:
+        starts_at = value if key == "starts_at" else self.starts_at
+        minutes = value if key == "duration_minutes" else self.duration_minutes
+        if isinstance(starts_at, datetime):
+            length = minutes if isinstance(minutes, int) and minutes > 0 else DEFAULT_DURATION_MINUTES
+            try:
+                self.ends_at = starts_at + timedelta(minutes=length)
+            except OverflowError:
+                # Services bound the start to 2000-2100; a start at the end of the calendar (written
+                # before that rule, or past the services) gets the last moment instead of failing.
+                self.ends_at = datetime.max.replace(tzinfo=starts_at.tzinfo)
+        return value
+
     @property
-    def ends_at(self) -> datetime:
-        # Forms bound the start to 2000-2100; a row from before that rule may sit at the end of the
-        # calendar, where the sum overflows. The last representable moment keeps every renderer going.
-        try:
-            return self.starts_at + timedelta(minutes=self.duration_minutes)
-        except OverflowError:
-            return datetime.max.replace(tzinfo=self.starts_at.tzinfo)
+    def is_archive_entry(self) -> bool:
+        return self.kind == EventKind.ARCHIVE
+
+    @property
+    def phase(self) -> EventPhase:
+        now = clock.now()
+        if now < self.starts_at:
+            return EventPhase.UPCOMING
+        if now < self.ends_at:
+            return EventPhase.LIVE
+        return EventPhase.PAST
+
+    @property
+    def has_started(self) -> bool:
+        return clock.now() >= self.starts_at
+
+    @property
+    def series_label(self) -> str:
+        """The series and the number, as a programme names its webinars: "LA Webinar #16"."""
+        if self.series is None:
+            return ""
+        return f"{self.series.title} #{self.number}" if self.number else self.series.title
+
+    @property
+    def full_title(self) -> str:
+        """The title led by the series and number ("LA Webinar #16: Title"), unless it already says
+        its number; what emails call the webinar."""
+        label = self.series_label
+        if not label or (self.number and f"#{self.number}" in self.title):
+            return self.title
+        return f"{label}: {self.title}"
+
+    @property
+    def topics(self) -> list[Tag]:
+        return sorted(self.tags, key=lambda tag: natural_key(tag.name))
 
     @property
     def registration_closes_at(self) -> datetime:
@@ -268,7 +354,14 @@ class Event(db.Model):
         return self.status == EventStatus.CANCELLED
 
     def registration_open(self) -> bool:
-        return self.is_published and clock.now() < self.registration_closes_at
+        return self.is_published and not self.is_archive_entry and clock.now() < self.registration_closes_at
+
+
+@sa_event.listens_for(Event, "before_insert")
+@sa_event.listens_for(Event, "before_update")
+def _ends_at_before_flush(_mapper: object, _connection: object, target: Event) -> None:
+    # The validator covers attribute changes; this covers a duration left to its column default.
+    target.ends_at = target.starts_at + timedelta(minutes=target.duration_minutes or DEFAULT_DURATION_MINUTES)
 
 
 class Speaker(db.Model):

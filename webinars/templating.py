@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 
-from . import timefmt
+from . import timefmt, topics
 
 
 def _url_with(**changes: Any) -> str:
@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = timefmt.in_zone
     app.jinja_env.filters["in_utc"] = timefmt.in_utc
     app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
+    app.jinja_env.filters["topic_label"] = topics.label
     app.jinja_env.globals["url_with"] = _url_with
     app.jinja_env.globals["get_locale"] = get_locale
 

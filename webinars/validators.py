@@ -6,8 +6,10 @@ and every date field the year bounds, so no form can forget them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -43,16 +45,53 @@ def valid_timezone(form: Form, field: Field) -> None:
         raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
 
 
-def one_line_text(form: Form, field: Field) -> None:
-    """Names, titles, subjects, URLs: no control characters, line breaks included."""
+# Tabs and line breaks belong in multi-line text; every other control character is refused
+# (webinars.text.has_control_characters: the one rule of forms, services and the API).
+
+
+def single_line_text(form: Form, field: Field) -> None:
+    """Names, titles, subjects, URLs: no control characters, line breaks and tabs included."""
     if isinstance(field.data, str) and has_control_characters(field.data):
-        raise ValidationError(_l("Remove the line breaks and control characters from this field."))
+        raise ValidationError(_l("Remove the control characters (line breaks, tabs) from this field."))
 
 
-def multiline_text(form: Form, field: Field) -> None:
+def multi_line_text(form: Form, field: Field) -> None:
     """Descriptions and messages: line breaks and tabs, but no other control characters."""
     if isinstance(field.data, str) and has_control_characters(field.data, multiline=True):
         raise ValidationError(_l("Remove the control characters from this field."))
+
+
+def web_link(form: Form, field: Field) -> None:
+    """An http(s) address with a host: what a browser can open, never javascript: or data:."""
+    value = (field.data or "").strip()
+    if not value:
+        return
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(character.isspace() for character in value)
+        or has_control_characters(value)
+    ):
+        raise ValidationError(_l("Enter a web address starting with https:// or http://."))
+
+
+def one_per_line(max_items: int, max_length: int) -> Callable[[Form, Field], None]:
+    """A list typed one item per line: at most ``max_items`` lines of at most ``max_length`` characters."""
+
+    def check(form: Form, field: Field) -> None:
+        items = split_lines(field.data or "")
+        if len(items) > max_items:
+            raise ValidationError(_l("At most %(count)s lines.", count=max_items))
+        if any(len(item) > max_length for item in items):
+            raise ValidationError(_l("Each line may have at most %(count)s characters.", count=max_length))
+
+    return check
+
+
+def split_lines(text: str) -> list[str]:
+    """The non-empty lines of ``text``, with their inner whitespace collapsed, in order."""
+    return [" ".join(line.split()) for line in (text or "").splitlines() if line.strip()]
 
 
 def year_in_range(form: Form, field: Field) -> None:
@@ -63,11 +102,16 @@ def year_in_range(form: Form, field: Field) -> None:
         )
 
 
+_TEXT_RULES = {single_line_text, multi_line_text}
+
+
 def _rules_for(field: Field) -> list[Any]:
+    if any(rule in _TEXT_RULES for rule in field.validators):
+        return []  # the form chose the rule for this field itself
     if isinstance(field, TextAreaField):
-        return [multiline_text]
+        return [multi_line_text]
     if isinstance(field, StringField):  # also URL, email, password and hidden fields
-        return [one_line_text]
+        return [single_line_text]
     if isinstance(field, DateField | DateTimeField):
         return [year_in_range]
     return []
@@ -105,7 +149,7 @@ def text_errors(
     errors: dict[str, str] = {}
     for name, value in (one_line or {}).items():
         if has_control_characters(value):
-            errors[name] = str(_l("Remove the line breaks and control characters from this field."))
+            errors[name] = str(_l("Remove the control characters (line breaks, tabs) from this field."))
     for name, value in (multiline or {}).items():
         if has_control_characters(value, multiline=True):
             errors[name] = str(_l("Remove the control characters from this field."))

@@ -3,6 +3,8 @@
 What a feed holds
     Public webinars (published, or cancelled after having been announced; see
     events.queries.public_events) that start at most ``FEED_WINDOW`` (90 days) ago, oldest first.
+    A series feed also holds the series' archive entries of any age: a programme's calendar shows its
+    whole numbered history, which a series keeps small, while the site feed stays a short window.
     A cancelled webinar stays in the feed with STATUS:CANCELLED and its raised SEQUENCE, so subscribed
     calendars remove or strike it instead of keeping a stale entry. The UIDs are the invitations' UIDs
     (``Event.ical_uid``): a person who registered and also subscribed sees one entry, not two.
@@ -33,13 +35,13 @@ from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, vDuration
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..events import queries
 from ..extensions import db
-from ..models import Event, Series
+from ..models import Event, EventKind, Series
 from ..text import clean_text, render_markdown, single_line
 from ..urls import external_url, site_host
 from . import ics
@@ -62,8 +64,7 @@ def _feed_query(series: Series | None) -> Select[tuple[Event]]:
 
 def feed_events(series: Series | None = None) -> list[Event]:
     """The webinars of a calendar feed: public ones from FEED_WINDOW ago onward, by start."""
-    since = clock.now() - FEED_WINDOW
-    query = _feed_query(series).where(Event.starts_at >= since).order_by(Event.starts_at, Event.id)
+    query = _feed_query(series).where(_in_window(series)).order_by(Event.starts_at, Event.id)
     return list(db.session.scalars(query))
 
 
@@ -88,14 +89,18 @@ def build_calendar(events: list[Event], *, name: str, description: str, source: 
     return calendar
 
 
+def _in_window(series: Series | None) -> ColumnElement[bool]:
+    recent = Event.starts_at >= clock.now() - FEED_WINDOW
+    return recent if series is None else or_(recent, Event.kind == EventKind.ARCHIVE)
+
+
 def _version(series: Series | None) -> tuple[Any, ...]:
     """What a feed's bytes depend on, read in one cheap query: its webinars (membership through the
     count and the sum of ids, edits through the latest updated_at) and the series titles it shows."""
-    since = clock.now() - FEED_WINDOW
     series_changed = select(func.max(Series.updated_at)).scalar_subquery()
     query = select(
         func.count(Event.id), func.sum(Event.id), func.max(Event.updated_at), series_changed
-    ).where(queries.is_public(), Event.starts_at >= since)
+    ).where(queries.is_public(), _in_window(series))
     if series is not None:
         query = query.where(Event.series_id == series.id)
     return tuple(db.session.execute(query).one())

@@ -10,6 +10,7 @@ from wtforms import SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from .. import topics
 from ..extensions import db
 from ..models import Event, Series, Tag, event_tag
 from ..validators import BaseForm
@@ -34,16 +35,20 @@ class ArchiveFilterForm(BaseForm):
             .where(Series.id.in_(select(Event.series_id).where(Event.id.in_(past_ids))))
             .order_by(Series.title)
         )
-        tags = db.session.execute(
-            select(Tag.slug, Tag.name)
-            .where(Tag.id.in_(select(event_tag.c.tag_id).where(event_tag.c.event_id.in_(past_ids))))
-            .order_by(Tag.name)
+        tags = topics.sort_naturally(
+            list(
+                db.session.scalars(
+                    select(Tag).where(
+                        Tag.id.in_(select(event_tag.c.tag_id).where(event_tag.c.event_id.in_(past_ids)))
+                    )
+                )
+            )
         )
         self.series.choices = [SelectChoice("", _l("All series"))] + [
             SelectChoice(slug, title) for slug, title in series
         ]
         self.tag.choices = [SelectChoice("", _l("All topics"))] + [
-            SelectChoice(slug, name) for slug, name in tags
+            SelectChoice(tag.slug, topics.label(tag)) for tag in tags
         ]
 
     @classmethod

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,17 +13,110 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
+    SubmitField,
     TextAreaField,
     TimeField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import topics
 from ..models import DEFAULT_REMINDER_OFFSETS, Event
-from ..validators import BaseForm, BaseSubForm, valid_origins, valid_timezone
+from ..validators import (
+    BaseForm,
+    BaseSubForm,
+    multi_line_text,
+    one_per_line,
+    single_line_text,
+    valid_origins,
+    valid_timezone,
+    web_link,
+)
 from .service import EventData
+
+
+def topics_field() -> TextAreaField:
+    return TextAreaField(
+        _l("Other topics (one per line)"),
+        validators=[
+            Optional(),
+            Length(max=4000),
+            multi_line_text,
+            one_per_line(topics.MAX_TOPICS, topics.NAME_LENGTH),
+        ],
+    )
+
+
+def suggested_topics_field() -> SelectMultipleField:
+    # The choices are the administrator's list, offered when the form is built; a name not on it is
+    # dropped rather than refused, since the list may change while someone fills in the form.
+    return SelectMultipleField(
+        _l("Topics"),
+        coerce=str,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=False,
+        render_kw={"class": "choices"},
+    )
+
+
+def offer_topics(form: EventForm | ScheduleFields) -> None:
+    form.suggested_topics.choices = [SelectChoice(tag.name, topics.label(tag)) for tag in topics.suggested()]
+
+
+def chosen_topics(form: EventForm | ScheduleFields) -> list[str]:
+    offered = {choice[0] for choice in form.suggested_topics.iter_choices()}
+    ticked = [name for name in form.suggested_topics.data or [] if name in offered]
+    return ticked + topics.parse(form.tags.data or "")
+
+
+def show_topics(form: EventForm | ScheduleFields, names: list[str]) -> None:
+    """Tick the suggested topics among ``names``; write the others one per line."""
+    offered = {choice[0] for choice in form.suggested_topics.iter_choices()}
+    ordered = sorted(names, key=topics.natural_key)
+    form.suggested_topics.data = [name for name in ordered if name in offered]
+    form.tags.data = "\n".join(name for name in ordered if name not in offered)
+
+
+def speakers_from_lines(text: str) -> list[tuple[str, str]]:
+    """One speaker per line, as "Name, Affiliation" or "Name (Affiliation)": the first comma ends the
+    name, since affiliations often hold commas."""
+    speakers = []
+    for line in (text or "").splitlines():
+        bracketed = re.fullmatch(r"\s*([^(),]+?)\s*\(([^()]*)\)\s*", line)
+        if bracketed:
+            name, affiliation = bracketed.groups()
+        else:
+            name, _comma, affiliation = line.partition(",")
+        if name.strip():
+            speakers.append((" ".join(name.split()), " ".join(affiliation.split())))
+    return speakers
+
+
+def check_speaker_lines(form: BaseForm, field: TextAreaField) -> None:
+    for name, affiliation in speakers_from_lines(field.data or ""):
+        if len(name) > 120 or len(affiliation) > 200:
+            raise ValidationError(
+                _l(
+                    "Names may have at most 120 characters and affiliations at most 200: %(name)s",
+                    name=name[:60],
+                )
+            )
+
+
+def speakers_as_lines(speakers: list[tuple[str, str]]) -> str:
+    return "\n".join(f"{name}, {affiliation}" if affiliation else name for name, affiliation in speakers)
+
+
+class ScheduleFields(BaseForm):
+    """What the schedule form shares with the topics helpers (see series.forms.ScheduleForm)."""
+
+    suggested_topics = suggested_topics_field()
+    tags = topics_field()
 
 
 class SpeakerForm(BaseSubForm):
@@ -31,16 +125,18 @@ class SpeakerForm(BaseSubForm):
 
 
 class EventForm(BaseForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), single_line_text])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500), multi_line_text])
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=20000), multi_line_text]
+    )
     start_date = DateField(_l("Start date"), validators=[DataRequired()])
     start_time = TimeField(_l("Start time"), validators=[DataRequired()])
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), valid_timezone])
     duration = IntegerField(
         _l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
     )
-    join_url = URLField(_l("Join link"), validators=[Optional(), URL(require_tld=False), Length(max=500)])
+    join_url = URLField(_l("Join link"), validators=[Optional(), Length(max=500), web_link])
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
     deadline_date = DateField(_l("Registration closes on"), validators=[Optional()])
     deadline_time = TimeField(_l("Registration closes at"), validators=[Optional()])
@@ -49,7 +145,8 @@ class EventForm(BaseForm):
         _l("Series"), coerce=int, choices=[SelectChoice(0, "—")], default=0, validate_choice=True
     )
     number = IntegerField(_l("Number in the series"), validators=[Optional(), NumberRange(min=1, max=100000)])
-    tags = StringField(_l("Topics"), validators=[Optional(), Length(max=500)])
+    suggested_topics = suggested_topics_field()
+    tags = topics_field()
     embed_origins = TextAreaField(
         _l("Websites that may embed the sign-up form"),
         validators=[Optional(), Length(max=4500), valid_origins],
@@ -97,7 +194,7 @@ class EventForm(BaseForm):
             reminder_offsets=self.reminders.data or "",
             series_id=self.series.data or None,
             number=self.number.data,
-            tags=[name for name in (self.tags.data or "").split(",") if name.strip()],
+            tags=chosen_topics(self),
             embed_origins=[line for line in (self.embed_origins.data or "").splitlines() if line.strip()],
             approval_required=bool(self.approval_required.data),
         )
@@ -114,7 +211,7 @@ class EventForm(BaseForm):
         self.reminders.data = data.reminder_offsets
         self.series.data = data.series_id or 0
         self.number.data = data.number
-        self.tags.data = ", ".join(data.tags)
+        show_topics(self, data.tags)
         self.embed_origins.data = "\n".join(data.embed_origins)
         self.approval_required.data = data.approval_required
         while len(self.speakers.entries):
@@ -139,7 +236,7 @@ class EventForm(BaseForm):
         self.reminders.data = event.reminder_offsets
         self.series.data = event.series_id or 0
         self.number.data = event.number
-        self.tags.data = ", ".join(tag.name for tag in event.tags)
+        show_topics(self, [tag.name for tag in event.tags])
         self.embed_origins.data = event.embed_origins
         self.approval_required.data = event.approval_required
         if event.registration_deadline:
@@ -152,3 +249,12 @@ class EventForm(BaseForm):
             self.speakers.append_entry({"name": speaker.name, "affiliation": speaker.affiliation})
         for _ in range(max(2, 3 - len(event.speakers))):
             self.speakers.append_entry()
+
+
+class TopicListForm(BaseForm):
+    topics = TextAreaField(
+        _l("Suggested topics (one per line: English | Español | Português)"),
+        validators=[Optional(), Length(max=30000), multi_line_text],
+    )
+    save = SubmitField(_l("Save the list"))
+    load_sdgs = SubmitField(_l("Replace the list with the 17 Sustainable Development Goals"))

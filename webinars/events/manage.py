@@ -9,12 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from .. import topics
 from ..database import MAX_ID, get_by_id
 from ..embed.views import snippet as embed_snippet
 from ..extensions import db
-from ..models import Event, Registration, RegistrationStatus
+from ..models import Event, EventStatus, Registration, RegistrationStatus
 from ..privacy import service as privacy
 from ..questions import service as questions
 from ..registrations import export
@@ -24,7 +26,7 @@ from ..series import service as series_service
 from ..text import render_markdown
 from ..timefmt import timezone_names
 from . import service
-from .forms import EventForm
+from .forms import EventForm, TopicListForm, offer_topics
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -45,10 +47,59 @@ def owned_event(event_id: int) -> Event:
 
 @bp.route("/")
 def dashboard() -> ResponseReturnValue:
-    query = service.visible_to(current_user).order_by(Event.starts_at.desc(), Event.id.desc())
+    query = (
+        service.visible_to(current_user)
+        .options(selectinload(Event.series))  # each row names its series and number
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+    )
     events = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
     counts = _status_counts([event.id for event in events.items])
-    return render_template("manage/dashboard.html", events=events, counts=counts, action_form=FlaskForm())
+    drafts = sum(1 for event in events.items if event.status == EventStatus.DRAFT)
+    return render_template(
+        "manage/dashboard.html", events=events, counts=counts, drafts=drafts, action_form=FlaskForm()
+    )
+
+
+@bp.route("/webinars/publish", methods=["POST"])
+def publish_drafts() -> ResponseReturnValue:
+    """Publish several drafts at once (the ticked ones, or every draft on the page)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    field = "page_draft_ids" if request.form.get("all_drafts") else "event_ids"
+    wanted = [int(value) for value in request.form.getlist(field) if value.isdigit()][
+        : current_app.config["PER_PAGE"]
+    ]
+    if not wanted:
+        flash(_("Select the drafts to publish."), "error")
+        return redirect(url_for("manage.dashboard"))
+    published = service.publish_many(current_user, wanted)
+    flash(
+        ngettext("%(num)s webinar published.", "%(num)s webinars published.", len(published)),
+        "success",
+    )
+    return redirect(url_for("manage.dashboard"))
+
+
+@bp.route("/topics", methods=["GET", "POST"])
+def topics_list() -> ResponseReturnValue:
+    """The administrator's list of suggested topics (offered as checkboxes in webinar forms)."""
+    if not current_user.is_admin:
+        abort(404)
+    form = TopicListForm()
+    if request.method == "GET":
+        form.topics.data = topics.as_text(topics.suggested())
+    elif form.validate_on_submit():
+        try:
+            wanted = (
+                topics.sdg_list() if form.load_sdgs.data else topics.parse_suggested(form.topics.data or "")
+            )
+        except topics.TopicListError as error:
+            form.topics.errors = [*form.topics.errors, error.message]
+        else:
+            topics.set_suggested(wanted)
+            flash(_("Saved."), "success")
+            return redirect(url_for("manage.topics_list"))
+    return render_template("manage/topics.html", form=form)
 
 
 def _status_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -94,6 +145,7 @@ def new() -> ResponseReturnValue:
     if request.method == "GET" and source is not None:
         form.fill_from_data(service.duplicate_data(source))
         form.copy_from.data = str(source.id)
+    offer_topics(form)
     if request.method == "GET" and not form.timezone.data:
         form.timezone.data = "UTC"
     if form.validate_on_submit():
@@ -136,8 +188,11 @@ def event(event_id: int) -> ResponseReturnValue:
 @bp.route("/webinars/<int:event_id>/edit", methods=["GET", "POST"])
 def edit(event_id: int) -> ResponseReturnValue:
     event = owned_event(event_id)
+    if event.is_archive_entry:
+        return redirect(url_for("archive_manage.edit_entry", event_id=event.id))
     form = EventForm()
     _offer_series(form)
+    offer_topics(form)
     if request.method == "GET":
         form.fill_from(event)
     elif form.validate_on_submit():

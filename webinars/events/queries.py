@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock
 from ..extensions import db
 from ..models import Event, EventStatus, Series, Speaker, Tag
-
-# A webinar stays under "upcoming" while it may still be running.
-RUNNING_GRACE = timedelta(hours=3)
 
 
 def is_public() -> ColumnElement[bool]:
@@ -28,17 +23,19 @@ def public_events() -> Select[tuple[Event]]:
 
 
 def upcoming() -> Select[tuple[Event]]:
+    """Webinars that have not ended: the ones to come and the ones live now, soonest first."""
     now = clock.now()
-    return public_events().where(Event.starts_at >= now - RUNNING_GRACE).order_by(Event.starts_at, Event.id)
+    return public_events().where(Event.ends_at > now).order_by(Event.starts_at, Event.id)
 
 
 def past(q: str = "", series: str = "", tag: str = "") -> Select[tuple[Event]]:
-    """The archive, newest first; optionally only what matches ``q`` (see matching()), in the series
-    with slug ``series``, with the topic tag with slug ``tag``."""
+    """The archive: webinars that have ended (and archive entries), newest first; optionally only what
+    matches ``q`` (see matching()), in the series with slug ``series``, with the topic tag with slug
+    ``tag``. A webinar enters it the moment it ends."""
     now = clock.now()
     query = (
         public_events()
-        .where(Event.starts_at < now - RUNNING_GRACE, Event.status == EventStatus.PUBLISHED)
+        .where(Event.ends_at <= now, Event.status == EventStatus.PUBLISHED)
         .order_by(Event.starts_at.desc(), Event.id.desc())
     )
     if q.strip():

@@ -16,6 +16,7 @@ from ..mail import notifications
 from ..models import (
     DEFAULT_REMINDER_OFFSETS,
     Event,
+    EventKind,
     EventStatus,
     Registration,
     RegistrationStatus,
@@ -101,7 +102,8 @@ def _check(data: EventData, event: Event | None) -> None:
         raise RuleError(errors)
     now = clock.now()
     moved = event is None or data.starts_at != event.starts_at
-    if moved and data.starts_at <= now:
+    archived = event is not None and event.is_archive_entry
+    if moved and not archived and data.starts_at <= now:
         errors["start_date"] = str(_l("The start must be in the future."))
     if data.registration_deadline and data.registration_deadline > data.starts_at + timedelta(
         minutes=data.duration_minutes
@@ -128,7 +130,7 @@ def confirmed_count(event: Event) -> int:
     )
 
 
-def _apply(event: Event, data: EventData) -> None:
+def apply_changes(event: Event, data: EventData) -> None:
     event.title = data.title.strip()
     event.summary = data.summary.strip()
     event.description_md = data.description_md
@@ -156,6 +158,19 @@ def _apply(event: Event, data: EventData) -> None:
     event.approval_required = data.approval_required
 
 
+def new_event(owner: User, title: str, starts_at: datetime, kind: EventKind = EventKind.WEBINAR) -> Event:
+    """An empty webinar with its identity: a unique address and a calendar UID that never changes."""
+    return Event(
+        owner=owner,
+        kind=kind,
+        slug=unique_slug(Event, f"{slugify(title, 70)}-{starts_at:%Y-%m-%d}"),
+        ical_uid=f"webinar-{uuid.uuid4()}@{site_host()}",
+        status=EventStatus.DRAFT,
+        seats_taken=0,
+        sequence=0,
+    )
+
+
 def tags_named(names: list[str]) -> list[Tag]:
     """The tags with these names, created where missing (matched by slug, so case does not matter)."""
     wanted: dict[str, str] = {}
@@ -177,15 +192,8 @@ def create_event(owner: User, data: EventData, *, copied_from: Event | None = No
     """
     with writing():
         _check(data, None)
-        event = Event(
-            owner=owner,
-            slug=unique_slug(Event, f"{slugify(data.title, 70)}-{data.starts_at:%Y-%m-%d}"),
-            ical_uid=f"webinar-{uuid.uuid4()}@{site_host()}",
-            status=EventStatus.DRAFT,
-            seats_taken=0,
-            sequence=0,
-        )
-        _apply(event, data)
+        event = new_event(owner, data.title, data.starts_at)
+        apply_changes(event, data)
         db.session.add(event)
         db.session.flush()
         source = copied_from or questions.previous_in_series(event)
@@ -212,6 +220,7 @@ def duplicate_data(source: Event) -> EventData:
         series_id=source.series_id,
         number=next_number(source.series_id) if source.series_id else None,
         tags=[tag.name for tag in source.tags],
+        embed_origins=source.embed_origin_list,
         approval_required=source.approval_required,
     )
 
@@ -222,7 +231,7 @@ def update_event(event: Event, data: EventData) -> bool:
     with writing():
         _check(data, event)
         before = {name: getattr(event, name) for name in SIGNIFICANT_FIELDS}
-        _apply(event, data)
+        apply_changes(event, data)
         event.updated_at = clock.now()  # also when only speakers or topics changed (feeds key on it)
         significant = any(getattr(event, name) != value for name, value in before.items())
         notify = significant and event.status == EventStatus.PUBLISHED
@@ -257,6 +266,27 @@ def publish(event: Event) -> None:
             db.session.flush()
             fill_from_waitlist(event)
         db.session.commit()
+
+
+def publish_many(user: User, event_ids: list[int]) -> list[Event]:
+    """Publish the drafts among ``event_ids`` that ``user`` may manage, in one transaction; others are
+    left alone (already published, cancelled, or not theirs). Returns the webinars published. Commits."""
+    with writing():
+        drafts = list(
+            db.session.scalars(
+                visible_to(user)
+                .where(Event.id.in_(event_ids), Event.status == EventStatus.DRAFT)
+                .order_by(Event.starts_at, Event.id)
+            )
+        )
+        for event in drafts:
+            event.status = EventStatus.PUBLISHED
+            event.published_at = event.published_at or clock.now()
+        db.session.flush()
+        for event in drafts:
+            fill_from_waitlist(event)
+        db.session.commit()
+    return drafts
 
 
 def unpublish(event: Event) -> None:

@@ -23,17 +23,17 @@ from .outbox import enqueue
 
 # kind -> subject, in the recipient's language.
 SUBJECTS = {
-    "registration_confirmed": lambda e: _("You're registered: %(title)s", title=e.title),
-    "waitlisted": lambda e: _("You're on the waitlist: %(title)s", title=e.title),
-    "promoted": lambda e: _("A seat opened up, you're in: %(title)s", title=e.title),
-    "registration_cancelled": lambda e: _("Registration cancelled: %(title)s", title=e.title),
-    "event_updated": lambda e: _("Updated: %(title)s", title=e.title),
-    "event_cancelled": lambda e: _("Cancelled: %(title)s", title=e.title),
-    "invite_resent": lambda e: _("Your invitation: %(title)s", title=e.title),
-    "recording": lambda e: _("Recording available: %(title)s", title=e.title),
-    "manage_link": lambda e: _("Your registration: %(title)s", title=e.title),
-    "registration_pending": lambda e: _("We received your request: %(title)s", title=e.title),
-    "registration_declined": lambda e: _("Your request was not accepted: %(title)s", title=e.title),
+    "registration_confirmed": lambda e: _("You're registered: %(title)s", title=e.full_title),
+    "waitlisted": lambda e: _("You're on the waitlist: %(title)s", title=e.full_title),
+    "promoted": lambda e: _("A seat opened up, you're in: %(title)s", title=e.full_title),
+    "registration_cancelled": lambda e: _("Registration cancelled: %(title)s", title=e.full_title),
+    "event_updated": lambda e: _("Updated: %(title)s", title=e.full_title),
+    "event_cancelled": lambda e: _("Cancelled: %(title)s", title=e.full_title),
+    "invite_resent": lambda e: _("Your invitation: %(title)s", title=e.full_title),
+    "recording": lambda e: _("Recording available: %(title)s", title=e.full_title),
+    "manage_link": lambda e: _("Your registration: %(title)s", title=e.full_title),
+    "registration_pending": lambda e: _("We received your request: %(title)s", title=e.full_title),
+    "registration_declined": lambda e: _("Your request was not accepted: %(title)s", title=e.full_title),
 }
 
 # Kinds that carry the invitation (METHOD:REQUEST). Only these: a reminder sent as a REQUEST would
@@ -86,7 +86,7 @@ def _reminder_subject(event: Event, offset_minutes: int) -> str:
         delta = format_unit(offset_minutes // 60, "duration-hour", length="long", locale=locale)
     else:
         delta = format_unit(offset_minutes, "duration-minute", length="long", locale=locale)
-    return _("Starts in %(delta)s: %(title)s", delta=delta, title=event.title)
+    return _("Starts in %(delta)s: %(title)s", delta=delta, title=event.full_title)
 
 
 @contextmanager

@@ -148,7 +148,12 @@ class _Batch:
                 for r in session.scalars(
                     select(Registration)
                     .where(Registration.id.in_(wanted))
-                    .options(joinedload(Registration.event).joinedload(Event.owner))
+                    .options(
+                        joinedload(Registration.event).joinedload(Event.owner),
+                        # Emails name the series and number and the speakers.
+                        joinedload(Registration.event).joinedload(Event.series),
+                        joinedload(Registration.event).selectinload(Event.speakers),
+                    )
                 )
             }
             broadcast_ids = {m.broadcast_id for m in unrendered if m.broadcast_id}

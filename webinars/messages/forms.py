@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from ..validators import BaseForm
+from ..validators import BaseForm, web_link
 
 AUDIENCE_LABELS = {
     "confirmed": _l("Confirmed attendees"),
@@ -30,9 +30,7 @@ class MessageForm(BaseForm):
 
 
 class RecordingForm(BaseForm):
-    recording_url = URLField(
-        _l("Recording link"), validators=[Optional(), URL(require_tld=False), Length(max=500)]
-    )
+    recording_url = URLField(_l("Recording link"), validators=[Optional(), Length(max=500), web_link])
     recording_summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
     notify = SelectField(
         _l("Email the recording to"),

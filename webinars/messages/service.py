@@ -171,10 +171,13 @@ def progress(broadcast: Broadcast) -> Progress:
 
 
 def set_recording(event: Event, *, url: str, summary: str) -> None:
-    """Store the recording's link and summary. Raises RuleError for control characters. Commits."""
+    """Save the recording. Refused (RuleError) before the webinar has started: there is nothing to
+    record yet, and the upcoming pages would offer to watch it; and for control characters."""
     errors = text_errors(one_line={"recording_url": url}, multiline={"recording_summary": summary})
     if errors:
         raise RuleError(errors)
+    if url.strip() and not event.has_started:
+        raise RuleError({"recording_url": _("A recording can be added once the webinar has started.")})
     with writing():
         event.recording_url = url.strip()
         event.recording_summary = summary

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..events.manage import owned_event
+from ..events.service import RuleError
 from ..extensions import db
 from ..mail import notifications, outbox
 from ..mail.forms import RetryFailedForm
@@ -82,9 +83,13 @@ def recording(event_id: int) -> ResponseReturnValue:
         form.recording_url.data = event.recording_url
         form.recording_summary.data = event.recording_summary
     elif form.validate_on_submit():
-        service.set_recording(
-            event, url=form.recording_url.data or "", summary=form.recording_summary.data or ""
-        )
+        try:
+            service.set_recording(
+                event, url=form.recording_url.data or "", summary=form.recording_summary.data or ""
+            )
+        except RuleError as error:
+            form.recording_url.errors = [*form.recording_url.errors, *error.errors.values()]
+            return render_template("followup/recording.html", event=event, form=form)
         if form.notify.data and event.recording_url:
             broadcast = service.create(
                 event,

@@ -39,6 +39,7 @@ def manage(token: str) -> ResponseReturnValue:
         event=event,
         confirmed=confirmed,
         join_url=join_url,
+        phase=event.phase,
         google_url=links.google_url(event, join_url),
         outlook_url=links.outlook_url(event, join_url),
         form=CancelForm(),

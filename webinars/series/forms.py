@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     SelectField,
@@ -17,11 +18,12 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..events.forms import ScheduleFields, check_speaker_lines, chosen_topics, speakers_from_lines
 from ..models import Series
-from ..validators import BaseForm, valid_timezone
+from ..validators import BaseForm, multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
 from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
 
 
@@ -60,8 +62,8 @@ FREQUENCY_CHOICES = [
 ]
 
 
-class ScheduleForm(BaseForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+class ScheduleForm(ScheduleFields):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), single_line_text])
     series = SelectField(
         _l("Series"), coerce=int, choices=[SelectChoice(0, "—")], default=0, validate_choice=True
     )
@@ -86,9 +88,22 @@ class ScheduleForm(BaseForm):
         _l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
     )
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1, max=1_000_000)])
-    join_url = URLField(_l("Join link"), validators=[Optional(), URL(require_tld=False), Length(max=500)])
-    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500)])
-    tags = StringField(_l("Topics"), validators=[Optional(), Length(max=500)])
+    join_url = URLField(_l("Join link"), validators=[Optional(), Length(max=500), web_link])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500), multi_line_text])
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=20000), multi_line_text]
+    )
+    speakers = TextAreaField(
+        _l("Speakers (one per line: name, affiliation)"),
+        validators=[
+            Optional(),
+            Length(max=4000),
+            multi_line_text,
+            one_per_line(20, 330),
+            check_speaker_lines,
+        ],
+    )
+    publish = BooleanField(_l("Publish them at once (registration opens for every date)"))
     preview = SubmitField(_l("Preview the dates"))
     create = SubmitField(_l("Create the drafts"))
 
@@ -104,7 +119,10 @@ class ScheduleForm(BaseForm):
             series_id=self.series.data or None,
             first_number=self.first_number.data if self.series.data else None,
             summary=self.summary.data or "",
+            description_md=self.description.data or "",
+            speakers=speakers_from_lines(self.speakers.data or ""),
             join_url=self.join_url.data or "",
             capacity=self.capacity.data,
-            tags=[name for name in (self.tags.data or "").split(",") if name.strip()],
+            tags=chosen_topics(self),
+            publish=bool(self.publish.data),
         )

@@ -262,6 +262,8 @@ class ScheduleData:
     join_url: str = ""
     capacity: int | None = None
     tags: list[str] = field(default_factory=list)
+    speakers: list[tuple[str, str]] = field(default_factory=list)
+    publish: bool = False  # publish every draft as soon as it is created
 
 
 @dataclass
@@ -316,7 +318,8 @@ def plan_schedule(owner: User, data: ScheduleData) -> list[PlannedWebinar]:
 
 
 def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
-    """Create one draft webinar per occurrence, each with its own registration, numbered in a row.
+    """Create one draft webinar per occurrence, each with its own registration, numbered in a row,
+    all with the schedule's description, speakers and topics (and all published if ``data.publish``).
 
     Every draft goes through events.service.create_event (which commits one by one); the whole plan is
     checked first, so a refused schedule creates nothing.
@@ -340,6 +343,7 @@ def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
                     series_id=data.series_id,
                     number=planned.number,
                     tags=list(data.tags),
+                    speakers=list(data.speakers),
                 ),
             )
         except IntegrityError as error:
@@ -353,6 +357,8 @@ def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
             )
             raise SeriesError({"first_number": str(message)}) from error
         created.append(event)
+    if data.publish:
+        events.publish_many(owner, [event.id for event in created])
     return created
 
 

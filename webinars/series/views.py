@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..calendar.feeds import subscribe_links
 from ..events import service as events_service
+from ..events.forms import offer_topics
 from ..extensions import db
 from ..models import Series
 from ..text import render_markdown
@@ -139,6 +140,7 @@ def schedule() -> ResponseReturnValue:
     """Several draft webinars at once, from a recurring pattern."""
     form = ScheduleForm()
     _offer_series(form)
+    offer_topics(form)
     if request.method == "GET":
         form.timezone.data = form.timezone.data or "UTC"
         wanted = request.args.get("series", type=int)
@@ -148,15 +150,21 @@ def schedule() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             if form.create.data:
-                created = service.create_schedule(current_user, form.to_data())
-                flash(
-                    ngettext(
-                        "%(num)s draft webinar created. Review and publish it when ready.",
-                        "%(num)s draft webinars created. Review and publish each when ready.",
+                data = form.to_data()
+                created = service.create_schedule(current_user, data)
+                if data.publish:
+                    message = ngettext(
+                        "%(num)s webinar created and published.",
+                        "%(num)s webinars created and published.",
                         len(created),
-                    ),
-                    "success",
-                )
+                    )
+                else:
+                    message = ngettext(
+                        "%(num)s draft webinar created. Review and publish it when ready.",
+                        "%(num)s draft webinars created. Review them and publish them together when ready.",
+                        len(created),
+                    )
+                flash(message, "success")
                 return redirect(url_for("manage.dashboard"))
             plan = service.plan_schedule(current_user, form.to_data())
         except service.SeriesError as error:

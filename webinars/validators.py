@@ -105,22 +105,26 @@ def year_in_range(form: Form, field: Field) -> None:
 _TEXT_RULES = {single_line_text, multi_line_text}
 
 
-def _rules_for(field: Field) -> list[Any]:
+def _rules_for(field: Field, *, bound_years: bool) -> list[Any]:
     if any(rule in _TEXT_RULES for rule in field.validators):
         return []  # the form chose the rule for this field itself
     if isinstance(field, TextAreaField):
         return [multi_line_text]
     if isinstance(field, StringField):  # also URL, email, password and hidden fields
         return [single_line_text]
-    if isinstance(field, DateField | DateTimeField):
+    if isinstance(field, DateField | DateTimeField) and bound_years:
         return [year_in_range]
     return []
 
 
 class _SafeMeta(DefaultMeta):
+    # A form whose service bounds its dates with a rule of its own (and a message that says more)
+    # sets this to False in its Meta.
+    bound_years = True
+
     def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
         field: Field = super().bind_field(form, unbound_field, options)
-        rules = _rules_for(field)
+        rules = _rules_for(field, bound_years=self.bound_years)
         if rules:
             # Before the field's own validators: Optional() and DataRequired() stop the chain, and
             # an empty value has nothing to refuse anyway.

@@ -51,6 +51,10 @@ from .forms import (
 class _EntryFields:
     """The fields of an archive entry, named as the columns of an import file."""
 
+    class Meta:
+        # archive_entries.check_entry bounds the date: on or after 2000, and already ended.
+        bound_years = False
+
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), single_line_text])
     date = DateField(_l("Date"), validators=[InputRequired(_l("Give the date as YYYY-MM-DD."))])
     time = TimeField(_l("Start time"), validators=[Optional()])

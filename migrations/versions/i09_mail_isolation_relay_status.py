@@ -1,7 +1,7 @@
 """Mail relay status shared by the workers (outage back-off, health checks)
 
 Revision ID: i09_mail_isolation
-Revises: i13_lifecycle
+Revises: i11_production
 Create Date: 2026-11-25 09:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i09_mail_isolation'
-down_revision = 'i13_lifecycle'
+down_revision = 'i11_production'
 branch_labels = None
 depends_on = None
 

@@ -29,6 +29,7 @@ from .. import clock
 from ..database import writing
 from ..extensions import db
 from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
+from ..ops.metrics import DELIVERIES
 from . import health, notifications
 from .compose import build_mime
 from .transport import (
@@ -113,6 +114,7 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = Fals
     attempts = message.attempts + 1
     if permanent or attempts > len(delays):
         _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error, **content)
+        DELIVERIES.labels(outcome="failed").inc()
         log.warning("message %s to %s failed for good: %s", message.id, message.recipient, error)
         return
     _record(
@@ -123,6 +125,7 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = Fals
         next_attempt_at=clock.now() + timedelta(seconds=delays[attempts - 1]),
         **content,
     )
+    DELIVERIES.labels(outcome="deferred").inc()
     log.info("message %s to %s deferred (attempt %s): %s", message.id, message.recipient, attempts, error)
 
 
@@ -269,6 +272,7 @@ def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender:
         reason = batch.withheld_because(message)
         if reason:
             _record(message.id, status=OutboxStatus.WITHHELD, last_error=reason)
+            DELIVERIES.labels(outcome="withheld").inc()
             log.info("message %s to %s %s", message.id, message.recipient, reason)
             return
         content = batch.content(message)
@@ -292,6 +296,7 @@ def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender:
             last_error=None,
             **content,
         )
+        DELIVERIES.labels(outcome="sent").inc()
 
 
 def _wait_for_relay(pending: list[OutboxMessage], reason: str, *, in_flight: bool, dropped: bool) -> None:
@@ -382,7 +387,11 @@ def deliver_due(
             return handled
 
 
-def run_forever(stop: threading.Event | None = None, poll_seconds: float | None = None) -> None:
+def run_forever(
+    stop: threading.Event | None = None,
+    poll_seconds: float | None = None,
+    after_pass: Callable[[], None] | None = None,
+) -> None:
     """The worker loop: deliver what is due, then wait a little. Stops cleanly on SIGTERM/SIGINT."""
     stop = stop or threading.Event()
     poll = poll_seconds if poll_seconds is not None else current_app.config["WORKER_POLL_SECONDS"]
@@ -398,6 +407,11 @@ def run_forever(stop: threading.Event | None = None, poll_seconds: float | None 
             handled = 0
         finally:
             db.session.remove()
+        if after_pass is not None:
+            try:
+                after_pass()
+            except Exception:  # metrics are a report: failing to write them must not stop the delivery
+                log.exception("after-pass hook failed")
         if not handled:
             stop.wait(poll)
     log.info("worker stopped")

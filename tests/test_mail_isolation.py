@@ -347,3 +347,20 @@ def test_pauses_keep_growing_while_the_relay_greets_but_refuses_every_session(
         frozen_clock.advance(seconds=mail_app.config["MAIL_RETRY_DELAYS"][0] + 1)
     assert failures == [1, 2, 3, 4]
     assert health.delivery_health().relay == RelayState.DOWN
+
+
+def test_readiness_and_metrics_show_the_relay_the_workers_saw(mail_app, smtp_sink):
+    from webinars.ops.health import mail_relay_health
+
+    assert mail_relay_health() is None  # nothing known before a worker records anything
+    service.register(make_event(capacity=5), name="Ana", email="ana@example.org", consent=True)
+    smtp_sink.stop()
+    worker.deliver_due()
+    healthy, detail = mail_relay_health()
+    assert healthy is False
+    assert "next try" in detail
+    client = mail_app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "mail_relay" in ready.get_data(as_text=True)
+    assert "webinars_mail_relay_healthy 0" in client.get("/metrics").get_data(as_text=True)

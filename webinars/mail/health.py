@@ -40,6 +40,8 @@ class DeliveryHealth:
     last_success_at: datetime | None
     queued: int
     failed: int
+    # False until a worker has recorded anything (no outage seen yet): nothing to report.
+    known: bool = True
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,7 @@ def delivery_health() -> DeliveryHealth:
         last_success_at=row.last_success_at if row else None,
         queued=counts.get(OutboxStatus.QUEUED, 0),
         failed=counts.get(OutboxStatus.FAILED, 0),
+        known=row is not None,
     )
 
 

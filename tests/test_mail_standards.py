@@ -33,8 +33,12 @@ TITLE = ("Webinar #16: Estrategias de Especialización Inteligente — «Sosteni
 NAME = 'José "Pepe" Núñez de la Fuente-Ñandú y Otros Apellidos Larguísimos'
 
 
+# Account emails are not about a registration; they are built elsewhere (auth) and not sent here.
+ACCOUNT_KINDS = {"password_reset"}
+
+
 def template_kinds() -> set[str]:
-    return {path.stem for path in TEMPLATES.glob("*.txt") if not path.name.startswith("_")}
+    return {path.stem for path in TEMPLATES.glob("*.txt") if not path.name.startswith("_")} - ACCOUNT_KINDS
 
 
 def _all_kinds_sent(smtp_sink) -> dict[str, bytes]:

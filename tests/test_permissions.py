@@ -23,7 +23,7 @@ from webinars.series import service as series_service
 
 # Every organizer page lives under /manage; nothing else may need a sign-in.
 ORGANIZER_PREFIX = "/manage"
-ADMIN_ONLY = {"auth.organizers", "auth.set_account_state"}
+ADMIN_ONLY = {"auth.organizers", "auth.set_account_state", "mail_admin.overview", "mail_admin.retry_failed"}
 # Actions that end what the later routes act on: walked last.
 ENDING = ("erase", "remove", "delete", "cancel")
 # Placeholders in organizer URLs, and which object of someone else's each one names.
@@ -111,6 +111,7 @@ def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(cl
         "series_manage.edit_series",
         "auth.organizers",
         "auth.set_account_state",
+        "mail_admin.retry_failed",
     } <= set(checked)
 
 

@@ -26,6 +26,7 @@ from .events.archive_manage import bp as archive_manage_bp
 from .events.manage import bp as manage_bp
 from .events.views import bp as events_bp
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .mail.views import bp as mail_admin_bp
 from .models import User
 from .ops import logs, metrics
 from .ops.views import bp as ops_bp
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_bp)
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(broadcasts_bp)
+    app.register_blueprint(mail_admin_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(archive_manage_bp)
     app.register_blueprint(embed_bp)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -49,3 +49,17 @@ def in_utc(moment: datetime) -> str:
 
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def period_in_zone(
+    zone: str, first_day: date | None, last_day: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """Whole days in ``zone`` as UTC bounds: from the start of the first to the end of the last."""
+    tz = ZoneInfo(zone)
+    since = datetime.combine(first_day, time(), tzinfo=tz).astimezone(UTC) if first_day else None
+    until = (
+        datetime.combine(last_day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+        if last_day
+        else None
+    )
+    return since, until

@@ -6,7 +6,7 @@ enum: this revision checks every stored value first, so an upgrade stops with a 
 rather than failing later on the first page that reads an unknown one.
 
 Revision ID: i10_enums
-Revises: i11_production
+Revises: i09_mail_isolation
 Create Date: 2026-11-25 09:20:00
 
 """
@@ -15,11 +15,12 @@ import sqlalchemy as sa
 
 
 revision = "i10_enums"
-down_revision = "i11_production"
+down_revision = "i09_mail_isolation"
 branch_labels = None
 depends_on = None
 
 # The members at the time of this revision (a revision must not import the models that change later).
+RELAY_STATES = ("up", "down")
 QUESTION_KINDS = (
     "short_text",
     "long_text",
@@ -33,7 +34,7 @@ ALLOWED = {
     ("event", "status"): ("draft", "published", "cancelled"),
     ("event", "kind"): ("webinar", "archive"),
     ("registration", "status"): ("confirmed", "waitlisted", "cancelled", "pending", "rejected"),
-    ("outbox_message", "status"): ("queued", "sending", "sent", "failed"),
+    ("outbox_message", "status"): ("queued", "sending", "sent", "failed", "withheld"),
     ("outbox_message", "kind"): (
         "registration_confirmed",
         "waitlisted",
@@ -45,6 +46,7 @@ ALLOWED = {
         "reminder",
         "message",
         "recording",
+        "manage_link",
         "registration_pending",
         "registration_declined",
         "password_reset",
@@ -53,6 +55,7 @@ ALLOWED = {
     ("broadcast", "kind"): ("message", "recording"),
     ("broadcast", "audience"): ("confirmed", "waitlisted", "all", "attended", "absent"),
     ("api_token", "scope"): ("read", "write"),
+    ("mail_relay_status", "state"): RELAY_STATES,
     ("question", "kind"): QUESTION_KINDS,
     ("answer", "kind"): QUESTION_KINDS,
 }

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..models import Audience
-from ..validators import web_link
+from ..validators import BaseForm, web_link
 
 AUDIENCE_LABELS = {
     Audience.CONFIRMED: _l("Confirmed attendees"),
@@ -21,7 +20,7 @@ MESSAGE_AUDIENCES = (Audience.CONFIRMED, Audience.WAITLISTED, Audience.ALL)
 RECORDING_AUDIENCES = (Audience.ALL, Audience.ATTENDED, Audience.ABSENT)
 
 
-class MessageForm(FlaskForm):
+class MessageForm(BaseForm):
     audience = RadioField(
         _l("Send to"),
         choices=[SelectChoice(key.value, AUDIENCE_LABELS[key]) for key in MESSAGE_AUDIENCES],
@@ -35,7 +34,7 @@ class MessageForm(FlaskForm):
     send = SubmitField(_l("Send"))
 
 
-class RecordingForm(FlaskForm):
+class RecordingForm(BaseForm):
     recording_url = URLField(_l("Recording link"), validators=[Optional(), Length(max=500), web_link])
     recording_summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
     notify = SelectField(

@@ -28,6 +28,7 @@ from ..models import (
     User,
 )
 from ..rules import RuleError
+from ..validators import text_errors
 
 CHUNK = 500
 
@@ -70,7 +71,14 @@ def create(
     body_md: str,
     kind: MailKind = MailKind.MESSAGE,
 ) -> Broadcast:
-    """Queue a message to ``audience``; the worker sends it. Commits."""
+    """Queue a message to ``audience``; the worker sends it. Commits.
+
+    Raises RuleError when the subject holds a line break or control character (it becomes a mail
+    header) or the body a control character.
+    """
+    errors = text_errors(one_line={"subject": subject}, multiline={"body": body_md})
+    if errors:
+        raise RuleError(errors)
     with writing():
         broadcast = Broadcast(
             event_id=event.id,
@@ -182,7 +190,10 @@ def progress(broadcast: Broadcast) -> Progress:
 
 def set_recording(event: Event, *, url: str, summary: str) -> None:
     """Save the recording. Refused (RuleError) before the webinar has started: there is nothing to
-    record yet, and the upcoming pages would offer to watch it."""
+    record yet, and the upcoming pages would offer to watch it; and for control characters."""
+    errors = text_errors(one_line={"recording_url": url}, multiline={"recording_summary": summary})
+    if errors:
+        raise RuleError(errors)
     if url.strip() and not event.has_started:
         raise RuleError({"recording_url": _("A recording can be added once the webinar has started.")})
     with writing():
@@ -197,3 +208,14 @@ def email_log(event: Event, status: OutboxStatus | None = None) -> Select[Outbox
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     return query.order_by(OutboxMessage.id.desc())
+
+
+def failed_count(event_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.event_id == event_id, OutboxMessage.status == OutboxStatus.FAILED
+            )
+        )
+        or 0
+    )

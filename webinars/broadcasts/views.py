@@ -11,10 +11,12 @@ from flask_wtf import FlaskForm
 from ..extensions import db
 from ..forms import apply_rule_error, enum_arg
 from ..mail import outbox
+from ..mail.forms import RetryFailedForm
 from ..models import Audience, Broadcast, OutboxMessage, OutboxStatus, Registration
 from ..permissions import Capability, event_for, part_of, require_sign_in
 from ..registrations import service as registrations
 from ..rules import RuleError
+from ..timefmt import period_in_zone
 from . import service
 from .forms import AUDIENCE_LABELS, MESSAGE_AUDIENCES, MessageForm, RecordingForm
 
@@ -126,7 +128,24 @@ def emails(event_id: int) -> ResponseReturnValue:
         status=status,
         statuses=list(OutboxStatus),
         action_form=FlaskForm(),
+        retry_form=RetryFailedForm(formdata=None),
+        failed=service.failed_count(event.id),
     )
+
+
+@bp.route("/emails/retry-failed", methods=["POST"])
+def retry_failed(event_id: int) -> ResponseReturnValue:
+    event = event_for(event_id, Capability.EDIT)
+    form = RetryFailedForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("broadcasts.emails", event_id=event.id, status=OutboxStatus.FAILED))
+    since, until = period_in_zone(event.timezone, form.since.data, form.until.data)
+    count = outbox.retry_failed(event_id=event.id, since=since, until=until)
+    flash(_("%(count)s failed email(s) queued again.", count=count), "success")
+    return redirect(url_for("broadcasts.emails", event_id=event.id))
 
 
 @bp.route("/emails/<int:message_id>/retry", methods=["POST"])

@@ -31,25 +31,28 @@ SUBJECTS: dict[MailKind, Callable[[Event], str]] = {
     MailKind.EVENT_CANCELLED: lambda e: _("Cancelled: %(title)s", title=e.full_title),
     MailKind.INVITE_RESENT: lambda e: _("Your invitation: %(title)s", title=e.full_title),
     MailKind.RECORDING: lambda e: _("Recording available: %(title)s", title=e.full_title),
+    MailKind.MANAGE_LINK: lambda e: _("Your registration: %(title)s", title=e.full_title),
     MailKind.REGISTRATION_PENDING: lambda e: _("We received your request: %(title)s", title=e.full_title),
     MailKind.REGISTRATION_DECLINED: lambda e: _(
         "Your request was not accepted: %(title)s", title=e.full_title
     ),
 }
 
-# Kinds that carry the invitation (REQUEST) and therefore the join link.
+# Kinds that carry the invitation (METHOD:REQUEST). Only these: a reminder sent as a REQUEST would
+# re-add an event the person deleted, and Outlook would show it as a new meeting request each time.
 INVITE_KINDS = frozenset(
     {
         MailKind.REGISTRATION_CONFIRMED,
         MailKind.PROMOTED,
         MailKind.EVENT_UPDATED,
         MailKind.INVITE_RESENT,
-        MailKind.REMINDER,
     }
 )
 # Bulk kinds: they carry a one-click unsubscribe (RFC 8058) and are not sent to people who opted out.
 BULK_KINDS = frozenset({MailKind.REMINDER, MailKind.MESSAGE, MailKind.RECORDING})
 CANCEL_KINDS = frozenset({MailKind.REGISTRATION_CANCELLED, MailKind.EVENT_CANCELLED})
+# Kinds worth sending only before the webinar starts; the worker withholds them afterwards.
+TIMELY_KINDS = frozenset({MailKind.REMINDER})
 
 _UNSUBSCRIBE_SALT = "webinars-unsubscribe"
 

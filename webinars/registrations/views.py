@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from ..extensions import csrf, db
 from ..ical import links
 from ..mail import notifications
-from ..models import Registration
+from ..models import Registration, RegistrationStatus
 from . import service
 from .forms import CancelForm
 
@@ -50,6 +50,23 @@ def cancel(token: str) -> ResponseReturnValue:
         abort(400)
     service.cancel(registration)
     flash(_("Your registration is cancelled. Thank you for letting us know."), "success")
+    return redirect(url_for("registrations.manage", token=token))
+
+
+@bp.route("/<token>/register-again", methods=["POST"])
+def register_again(token: str) -> ResponseReturnValue:
+    registration = service.get_by_token(token) or abort(404)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    try:
+        outcome = service.register_again(registration)
+    except service.RegistrationRefused:
+        flash(_("Registration for this webinar is closed."), "error")
+    else:
+        if outcome.registration.status == RegistrationStatus.CONFIRMED:
+            flash(_("You are registered again. Your invitation is on its way."), "success")
+        else:
+            flash(_("You are on the waitlist again."), "success")
     return redirect(url_for("registrations.manage", token=token))
 
 

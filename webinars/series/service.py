@@ -29,6 +29,7 @@ from ..models import Event, EventStatus, Series, User
 from ..permissions import Capability, may, series_visible_to
 from ..rules import RuleError
 from ..text import slugify
+from ..validators import date_errors, text_errors
 
 MAX_OCCURRENCES = 52
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -93,7 +94,9 @@ class SeriesData:
 
 
 def _apply(series: Series, data: SeriesData, editor: User) -> None:
-    errors: dict[str, str] = {}
+    errors = text_errors(
+        one_line={"title": data.title, "slug": data.slug}, multiline={"description": data.description_md}
+    )
     title = " ".join(data.title.split())
     if not title:
         errors["title"] = str(_l("Give the series a title."))
@@ -229,7 +232,13 @@ def title_for(pattern: str, number: int | None, position: int, local_start: date
 
 def plan_schedule(owner: User, data: ScheduleData) -> list[PlannedWebinar]:
     """The webinars a schedule would create for ``owner``, checked against the rules; raises RuleError."""
-    errors: dict[str, str] = {}
+    errors = text_errors(
+        one_line={"title": data.title, "join_url": data.join_url, "tags": ",".join(data.tags)},
+        multiline={"summary": data.summary},
+    )
+    errors.update(date_errors({"first_date": data.first_local}))
+    if errors:  # the dates below are computed from these values
+        raise RuleError(errors)
     if data.series_id is not None:
         series = db.session.get(Series, data.series_id)
         if series is None or not may(owner, Capability.EDIT, series):

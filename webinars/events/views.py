@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
+from .. import sharing
 from ..calendar import links
 from ..extensions import db, limiter
 from ..registrations import service as registrations
@@ -40,6 +41,8 @@ def _detail_page(event, form, status_code: int = 200) -> ResponseReturnValue:  #
             form=form,
             description=render_markdown(event.description_md),
             recording_summary=render_markdown(event.recording_summary),
+            card=sharing.event_card(event),
+            json_ld=sharing.event_json_ld(event),
         ),
         status_code,
     )

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, Field, Form, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, ValidationError
 
 from ..validators import single_line_text
 from .service import ImageChange, ImageRejected, read_upload
@@ -35,7 +35,8 @@ def picture_field(label: str) -> FileField:
 
 
 def alt_field(label: str) -> StringField:
-    return StringField(label, validators=[Optional(), Length(max=300), single_line_text])
+    # No Optional(): it would stop the chain before the form's check that a picture has its alt text.
+    return StringField(label, validators=[Length(max=300), single_line_text])
 
 
 def require_alt(file_field: Field, alt: Field, has_picture: bool, removing: bool = False) -> None:

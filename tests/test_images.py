@@ -15,7 +15,8 @@ from tests.helpers import submit
 from tests.test_manage import _form
 from webinars.extensions import db
 from webinars.images.storage import storage
-from webinars.models import Event, Image as StoredImage, Series
+from webinars.models import Event, Series
+from webinars.models import Image as StoredImage
 
 
 def _upload(data: bytes, name: str = "cover.jpg") -> tuple[io.BytesIO, str]:
@@ -88,7 +89,15 @@ def test_the_public_page_shows_the_cover_with_srcset_and_alt(client, app, auth):
         (b"GIF89a/*<html><body onload=alert(1)>*/", "more than a picture"),
         (b"", "empty"),
     ],
-    ids=["text", "svg-with-script", "decompression-bomb", "truncated", "jpeg-script-polyglot", "gif-html", "empty"],
+    ids=[
+        "text",
+        "svg-with-script",
+        "decompression-bomb",
+        "truncated",
+        "jpeg-script-polyglot",
+        "gif-html",
+        "empty",
+    ],
 )
 def test_hostile_uploads_get_a_message_next_to_the_field(client, app, auth, data, expected):
     auth.login(make_user())
@@ -155,7 +164,10 @@ def test_speaker_photos_are_uploaded_and_kept_by_name(client, app, auth):
     )
     assert submit(client, f"/manage/webinars/{event.id}/edit", swapped).status_code == 302
     db.session.expire_all()
-    assert [(s.name, s.photo_id) for s in event.speakers] == [("Ane Etxeberria", None), ("Camila Rojas", photo_id)]
+    assert [(s.name, s.photo_id) for s in event.speakers] == [
+        ("Ane Etxeberria", None),
+        ("Camila Rojas", photo_id),
+    ]
 
 
 def test_a_speaker_photo_needs_its_alt_text(client, app, auth):

@@ -40,7 +40,9 @@ def _metadata(client, url: str) -> dict:
 
 
 def _event_ld(client, event: Event) -> dict:
-    found = [item for item in _metadata(client, f"/webinars/{event.slug}")["json-ld"] if item["@type"] == "Event"]
+    found = [
+        item for item in _metadata(client, f"/webinars/{event.slug}")["json-ld"] if item["@type"] == "Event"
+    ]
     assert len(found) == 1
     return found[0]
 

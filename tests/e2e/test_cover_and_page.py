@@ -18,7 +18,9 @@ from webinars.extensions import db
 
 
 @pytest.mark.browser
-def test_cover_upload_and_the_webinar_page(live_server: str, live_app: Flask, browser_page: Page, tmp_path) -> None:
+def test_cover_upload_and_the_webinar_page(
+    live_server: str, live_app: Flask, browser_page: Page, tmp_path
+) -> None:
     page = browser_page
     with live_app.app_context():
         owner_email = make_user(email="ada@example.org").email

@@ -76,6 +76,9 @@ def test_the_public_page_shows_the_cover_with_srcset_and_alt(client, app, auth):
     assert f"/media/{event.cover.key}-320.webp 320w" in page
     assert f"/media/{event.cover.key}-1280.jpg 1280w" in page
     assert 'alt="Speakers on a stage in Santiago"' in page
+    # In lists the title beside it names the webinar: the thumbnail is decorative there.
+    listing = client.get("/").get_data(as_text=True)
+    assert f"/media/{event.cover.key}-320.jpg 320w" in listing
 
 
 @pytest.mark.parametrize(
@@ -153,6 +156,11 @@ def test_speaker_photos_are_uploaded_and_kept_by_name(client, app, auth):
     photo_id = event.speakers[0].photo_id
     assert photo_id is not None
     assert event.speakers[1].photo_id is None
+    manage_page = f"/manage/webinars/{event.id}"
+    submit(client, f"{manage_page}/publish", {}, form_page=manage_page)
+    page = client.get(f"/webinars/{event.slug}").get_data(as_text=True)
+    assert f"/media/{event.speakers[0].photo.key}-320.jpg 320w" in page
+    assert 'alt="Camila Rojas"' in page
     # The speakers change places: the photo follows its speaker.
     swapped = _form(
         **{
@@ -218,3 +226,21 @@ def test_files_live_under_the_instance_folder(client, app, auth):
     with app.test_request_context():
         path = storage().path(f"{cover.key}-320.webp")  # type: ignore[attr-defined]
     assert path.startswith(app.instance_path)
+
+
+def test_replaced_pictures_are_pruned_with_their_files(client, app, auth, frozen_clock):
+    auth.login(make_user())
+    _create_with_cover(client, images.jpeg())
+    event = db.session.scalars(select(Event)).one()
+    old_key = event.cover.key
+    edit = f"/manage/webinars/{event.id}/edit"
+    replaced = _form(cover=_upload(images.png(900, 500), "new.png"), cover_alt="The new cover")
+    assert submit(client, edit, replaced, content_type="multipart/form-data").status_code == 302
+    db.session.expire_all()
+    new_key = event.cover.key
+    frozen_clock.advance(hours=2)
+    result = app.test_cli_runner().invoke(args=["prune-images"])
+    assert "Deleted 1 unused picture(s)." in result.output
+    assert client.get(f"/media/{old_key}-640.webp").status_code == 404
+    assert client.get(f"/media/{new_key}-640.webp").status_code == 200
+    assert [image.key for image in db.session.scalars(select(StoredImage))] == [new_key]

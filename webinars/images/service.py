@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from .. import clock
 from ..extensions import db
 from ..models import Image
 from . import processing
@@ -73,3 +76,38 @@ def url(image: Image, width: int | None = None, extension: str = "jpg") -> str:
 
 def srcset(image: Image, extension: str) -> str:
     return ", ".join(f"{url(image, width, extension)} {width}w" for width in image.width_list)
+
+
+def prune_unused(older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete pictures no webinar, series or speaker shows any more (replaced or removed), with their
+    files. Rows go first and files after the commit: a failure in between leaves files nobody points
+    at, never a page pointing at a missing file. Returns how many pictures went."""
+    from ..models import Event, Series, Speaker
+
+    # NULLs filtered out: NOT IN over a list holding NULL matches nothing.
+    used = (
+        select(Event.cover_id)
+        .where(Event.cover_id.is_not(None))
+        .union(
+            select(Series.cover_id).where(Series.cover_id.is_not(None)),
+            select(Speaker.photo_id).where(Speaker.photo_id.is_not(None)),
+        )
+    )
+    unused = list(
+        db.session.scalars(
+            select(Image).where(Image.id.not_in(used), Image.created_at < clock.now() - older_than)
+        )
+    )
+    names = [
+        f"{image.key}-{width}.{extension}"
+        for image in unused
+        for width in image.width_list
+        for extension in processing.CONTENT_TYPES
+    ]
+    for image in unused:
+        db.session.delete(image)
+    db.session.commit()
+    backend = storage()
+    for name in names:
+        backend.delete(name)
+    return len(unused)

@@ -93,6 +93,31 @@ def submit(
     return client.post(url, data=payload, **kwargs)
 
 
+def webinar_form(**overrides: Any) -> dict[str, Any]:
+    """What the new-webinar form submits when filled in by hand, with ``overrides``."""
+    from webinars import clock
+
+    start = clock.now() + timedelta(days=20)
+    data: dict[str, Any] = {
+        "title": "Webinar #17: Circular Economy in Latin America",
+        "summary": "Policies and cases.",
+        "description": "A *conversation*.",
+        "start_date": start.strftime("%Y-%m-%d"),
+        "start_time": "16:00",
+        "timezone": "America/Santiago",
+        "duration": "90",
+        "join_url": "https://meet.example.org/room-17",
+        "capacity": "40",
+        "reminders": "1440, 60",
+        "speakers-0-name": "Camila Rojas",
+        "speakers-0-affiliation": "Universidad de Chile",
+        "speakers-1-name": "Ane Etxeberria",
+        "speakers-1-affiliation": "Orkestra",
+    }
+    data.update(overrides)
+    return data
+
+
 class AuthActions:
     """Sign in and out through the real forms (the ``auth`` fixture, as in Flask's tutorial)."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests import images
 from tests.factories import make_event, make_series, make_user
 from tests.helpers import submit
-from tests.test_manage import _form
+from tests.helpers import webinar_form as _form
 from webinars.extensions import db
 from webinars.images.storage import storage
 from webinars.models import Event, Series

@@ -9,32 +9,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from tests.factories import make_event, make_user
-from tests.helpers import submit
+from tests.helpers import submit, webinar_form
 from webinars import clock
 from webinars.extensions import db
 from webinars.models import Event, OutboxMessage, User
 
 
 def _form(**overrides):
-    start = clock.now() + timedelta(days=20)
-    data = {
-        "title": "Webinar #17: Circular Economy in Latin America",
-        "summary": "Policies and cases.",
-        "description": "A *conversation*.",
-        "start_date": start.strftime("%Y-%m-%d"),
-        "start_time": "16:00",
-        "timezone": "America/Santiago",
-        "duration": "90",
-        "join_url": "https://meet.example.org/room-17",
-        "capacity": "40",
-        "reminders": "1440, 60",
-        "speakers-0-name": "Camila Rojas",
-        "speakers-0-affiliation": "Universidad de Chile",
-        "speakers-1-name": "Ane Etxeberria",
-        "speakers-1-affiliation": "Orkestra",
-    }
-    data.update(overrides)
-    return data
+    return webinar_form(**overrides)
 
 
 def test_create_edit_publish_unpublish_cancel(client, app, auth):

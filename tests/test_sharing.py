@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests import images
 from tests.factories import JOIN_URL, edited, make_event, make_registration, make_series, make_user
 from tests.helpers import submit
-from tests.test_manage import _form
+from tests.helpers import webinar_form as _form
 from webinars.events import service as events
 from webinars.extensions import db
 from webinars.models import Event

@@ -11,8 +11,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests import images
-from tests.e2e.test_organizer_tools import sign_in
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from webinars import clock
 from webinars.extensions import db
 
@@ -31,7 +30,10 @@ def test_cover_upload_and_the_webinar_page(
     svg.write_bytes(images.SVG_WITH_SCRIPT)
     start = (clock.now() + timedelta(days=30)).strftime("%Y-%m-%d")
 
-    sign_in(page, live_server, owner_email)
+    page.goto(live_server + "/login")
+    page.get_by_label("Email", exact=True).fill(owner_email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     page.goto(f"{live_server}/manage/webinars/new")
     page.get_by_label("Title", exact=True).fill("Webinar #18: Regions and Oceans")
     page.get_by_label("Start date", exact=True).fill(start)

@@ -244,3 +244,11 @@ def test_replaced_pictures_are_pruned_with_their_files(client, app, auth, frozen
     assert client.get(f"/media/{old_key}-640.webp").status_code == 404
     assert client.get(f"/media/{new_key}-640.webp").status_code == 200
     assert [image.key for image in db.session.scalars(select(StoredImage))] == [new_key]
+
+
+def test_pictures_from_another_host_are_allowed_by_the_page_policy(client, app):
+    app.config["IMAGE_BASE_URL"] = "https://cdn.example.org/webinars"
+    event = make_event()
+    policy = client.get(f"/webinars/{event.slug}").headers["Content-Security-Policy"]
+    img_src = next(part for part in policy.split("; ") if part.startswith("img-src"))
+    assert "https://cdn.example.org" in img_src.split()

@@ -18,7 +18,7 @@ from webinars.events import service as events
 from webinars.extensions import db
 from webinars.models import Event
 
-BASE = "http://webinars.test"
+BASE = "http://localhost"  # the test client's host: links follow the request
 REQUIRED_EVENT_PROPERTIES = (
     "name",
     "startDate",

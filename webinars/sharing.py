@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urljoin
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, has_request_context, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -19,15 +19,24 @@ from .extensions import db
 from .images import service as images
 from .models import Event, Image, Series
 from .timefmt import in_zone, iso_utc
-from .urls import external_url
+from .urls import external_url as _configured_url
 
 bp = Blueprint("sharing", __name__)
 
 SCHEMA = "https://schema.org/"
 
 
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link as visitors reach the site: from the request (which follows the proxy's scheme
+    and host when TRUSTED_PROXIES says so), from BASE_URL outside one."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    return _configured_url(endpoint, **values)
+
+
 def absolute(url: str) -> str:
-    return urljoin(current_app.config["BASE_URL"] + "/", url)
+    base = request.host_url if has_request_context() else current_app.config["BASE_URL"] + "/"
+    return urljoin(base, url)
 
 
 def image_urls(image: Image | None) -> list[str]:

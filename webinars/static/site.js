@@ -1,5 +1,6 @@
 // Show each <time data-local> in the visitor's own time zone as well, in the notation the server
 // writes ("Tuesday, 15 December 2026, 16:00 (Santiago, UTC-03:00)"): one notation on every line.
+// Also fill in the registration form's hidden time zone field, so emails show the visitor's local time.
 (function () {
   function offset(when) {
     var minutes = -when.getTimezoneOffset();
@@ -30,4 +31,19 @@
     target.textContent = (target.dataset.prefix || "") + " " + date + ", " + time + " (" + label + ")";
     target.hidden = false;
   });
+  document.querySelectorAll("input[type=hidden][name=timezone]").forEach(function (input) {
+    if (zone) input.value = zone;
+  });
 })();
+
+// Forms that undo something ask first (data-confirm holds the question).
+document.addEventListener("submit", function (event) {
+  var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
+// A select marked data-autosubmit sends its form as soon as it changes (no inline handlers: CSP).
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.submit();
+});

@@ -140,3 +140,11 @@ def test_robots_txt_points_at_the_sitemap_and_keeps_organizer_pages_out(client, 
     text = client.get("/robots.txt").get_data(as_text=True)
     assert f"Sitemap: {BASE}/sitemap.xml" in text.splitlines()
     assert "Disallow: /manage/" in text.splitlines()
+
+
+def test_the_json_ld_block_carries_the_pages_script_nonce(client, app):
+    event = make_event()
+    response = client.get(f"/webinars/{event.slug}")
+    policy = response.headers["Content-Security-Policy"]
+    nonce = next(source for source in policy.replace(";", " ").split() if source.startswith("'nonce-"))[7:-1]
+    assert f'<script type="application/ld+json" nonce="{nonce}">' in response.get_data(as_text=True)

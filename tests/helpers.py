@@ -26,6 +26,7 @@ from sqlalchemy import event as sa_event
 from werkzeug.test import TestResponse
 
 from tests.factories import PASSWORD
+from webinars import clock
 from webinars.extensions import db
 from webinars.models import User
 
@@ -93,12 +94,43 @@ def submit(
     return client.post(url, data=payload, **kwargs)
 
 
-def webinar_form(**overrides: Any) -> dict[str, Any]:
-    """What the new-webinar form submits when filled in by hand, with ``overrides``."""
-    from webinars import clock
+def login(client: FlaskClient, user: User, password: str = PASSWORD) -> TestResponse:
+    """Sign ``user`` in through the login form."""
+    response = submit(client, "/login", {"email": user.email, "password": password})
+    assert response.status_code == 302, f"login of {user.email} failed: {response.get_data(as_text=True)}"
+    return response
 
+
+def logout(client: FlaskClient) -> TestResponse:
+    response = submit(client, "/logout", {}, form_page="/manage/")
+    assert response.status_code == 302, f"logout failed with {response.status_code}"
+    return response
+
+
+class AuthActions:
+    """Sign in and out through the real forms (the ``auth`` fixture, as in Flask's tutorial); for a
+    client of another app, call ``login(client, user)`` directly."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, user: User, password: str = PASSWORD) -> TestResponse:
+        return login(self.client, user, password)
+
+    def logout(self) -> TestResponse:
+        return logout(self.client)
+
+
+def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: object) -> dict[str, object]:
+    """What a visitor types into a webinar's registration form (``extra``: answers, a honeypot...)."""
+    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
+
+
+def webinar_form(**overrides: object) -> dict[str, object]:
+    """What an organizer types into the new/edit webinar form: a webinar 20 days ahead (``overrides``
+    may hold uploads as (stream, file name) pairs)."""
     start = clock.now() + timedelta(days=20)
-    data: dict[str, Any] = {
+    data: dict[str, object] = {
         "title": "Webinar #17: Circular Economy in Latin America",
         "summary": "Policies and cases.",
         "description": "A *conversation*.",
@@ -116,23 +148,6 @@ def webinar_form(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
-
-
-class AuthActions:
-    """Sign in and out through the real forms (the ``auth`` fixture, as in Flask's tutorial)."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def login(self, user: User, password: str = PASSWORD) -> TestResponse:
-        response = submit(self.client, "/login", {"email": user.email, "password": password})
-        assert response.status_code == 302, f"login of {user.email} failed: {response.get_data(as_text=True)}"
-        return response
-
-    def logout(self) -> TestResponse:
-        response = submit(self.client, "/logout", {}, form_page="/manage/")
-        assert response.status_code == 302, f"logout failed with {response.status_code}"
-        return response
 
 
 # --- time and workers -------------------------------------------------------------------------------

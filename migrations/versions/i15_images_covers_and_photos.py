@@ -1,7 +1,7 @@
 """Images: covers for webinars and series, speaker photos; the start before a move
 
 Revision ID: i15_images
-Revises: i11_production
+Revises: i09_mail_isolation
 Create Date: 2026-11-25 10:08:24.830017
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i15_images'
-down_revision = 'i11_production'
+down_revision = 'i09_mail_isolation'
 branch_labels = None
 depends_on = None
 

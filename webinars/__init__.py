@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from .messages.views import bp as followup_bp
     from .questions.views import bp as questions_bp
     from .registrations.views import bp as registrations_bp
+    from .reports.views import bp as reports_bp
     from .series.views import bp as series_bp
     from .series.views import manage_bp as series_manage_bp
 
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(embed_bp)
     app.register_blueprint(questions_bp)
     app.register_blueprint(attendance_bp)
+    app.register_blueprint(reports_bp)
 
     from . import api
 

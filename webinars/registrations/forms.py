@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..models import Event, Question
 from ..timefmt import is_timezone
-from ..validators import valid_email
+from ..validators import single_line_text, valid_email
 
 
 class RegistrationForm(FlaskForm):
@@ -58,3 +58,14 @@ class DecisionForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason (optional, sent to the people declined)"), validators=[Optional(), Length(max=2000)]
     )
+
+
+class AddPersonForm(FlaskForm):
+    """An organizer adds someone by hand (a speaker's guest, a sign-up received by phone)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line_text])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
+    organisation = StringField(
+        _l("Organisation (optional)"), validators=[Optional(), Length(max=200), single_line_text]
+    )
+    send_invitation = BooleanField(_l("Send them the invitation email"), default=True)

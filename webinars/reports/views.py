@@ -7,8 +7,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
+from ..database import get_by_id
 from ..events.manage import owned_event
-from ..extensions import db
 from ..models import RegistrationStatus, Series
 from ..series import service as series_service
 from . import charts, service
@@ -27,7 +27,7 @@ def _locale() -> str:
 
 
 def _managed_series(series_id: int) -> Series:
-    series = db.session.get(Series, series_id)
+    series = get_by_id(Series, series_id)
     if series is None or not series_service.can_manage(current_user, series):
         abort(404)
     return series

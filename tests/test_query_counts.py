@@ -10,6 +10,8 @@ from tests.helpers import assert_same_count, fresh_get, statements_of_get
 from webinars.calendar import feeds
 from webinars.extensions import db
 from webinars.models import Event, User
+from webinars.questions import service as questions
+from webinars.questions.service import QuestionData
 from webinars.registrations import service as registrations
 from webinars.series import service as series_service
 
@@ -105,9 +107,6 @@ def test_series_feed_runs_the_same_queries_for_3_and_30_webinars(client, app):
 
 
 def ask_country(event_id: int) -> int:
-    from webinars.questions import service as questions
-    from webinars.questions.service import QuestionData
-
     event = db.session.get(Event, event_id)
     return questions.add_question(event, QuestionData(kind="country", label="Country")).id
 

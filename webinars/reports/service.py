@@ -25,6 +25,7 @@ from ..models import (
     Broadcast,
     Event,
     EventKind,
+    EventStatus,
     Question,
     QuestionKind,
     Registration,
@@ -255,7 +256,7 @@ def series_report(series: Series, locale: str) -> SeriesReport:
     events = list(
         db.session.scalars(
             select(Event)
-            .where(Event.series_id == series.id, Event.status != "draft")
+            .where(Event.series_id == series.id, Event.status != EventStatus.DRAFT)
             .order_by(Event.number.is_(None), Event.number, Event.starts_at)
         )
     )

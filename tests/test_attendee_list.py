@@ -303,7 +303,7 @@ def bulk_insert_people(event: Event, country: Question) -> None:
     db.session.commit()
 
 
-def test_ten_thousand_registrations_page_filter_and_export(auth, client, app):
+def test_ten_thousand_registrations_page_filter_export_and_report(auth, client, app):
     owner = make_user()
     event = make_event(owner)
     country, _ = ask_country_and_role(event)
@@ -329,3 +329,8 @@ def test_ten_thousand_registrations_page_filter_and_export(auth, client, app):
     countries = [row[-2] for row in workbook.active.iter_rows(min_row=2, values_only=True)]
     assert len(countries) == TEN_THOUSAND
     assert countries.count("Spain") == 3334
+
+    report = client.get(f"/manage/webinars/{event.id}/report.csv").get_data(as_text=True).lstrip("\ufeff")
+    report_rows = list(csv.reader(io.StringIO(report)))
+    assert ["Country", "Spain", "3334"] in report_rows
+    assert ["Registrations by status", "waitlisted", "1000"] in report_rows

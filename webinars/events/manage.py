@@ -356,11 +356,8 @@ def add_person(event_id: int) -> ResponseReturnValue:
             send_invitation=form.send_invitation.data,
             locale=str(get_locale() or "en"),
         )
-    except registration_service.AlreadyRegistered:
-        form.email.errors = [_("This address is registered already: search for it in the list.")]
-        return _registrations_page(event, form)
-    except registration_service.RegistrationRefused:
-        form.email.errors = [_("The webinar is cancelled: nobody can be added.")]
+    except service.RuleError as error:
+        apply_rule_errors(form, error)
         return _registrations_page(event, form)
     if registration.status == RegistrationStatus.CONFIRMED:
         flash(_("%(name)s has a seat.", name=registration.name), "success")

@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import CHOICE_KINDS, Answer, Event, Question, QuestionKind, Registration, RegistrationStatus
+from ..questions.service import options_for
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SEARCH_MAX = 200
@@ -154,10 +156,6 @@ def matching_ids(event: Event, wanted: ListFilter, chosen: list[int] | None = No
 
 def answer_choices(question: Question, locale: str) -> list[tuple[str, str]]:
     """(stored value, text shown) to filter ``question`` by."""
-    from ..questions.service import options_for
-
     if question.kind == QuestionKind.CHECKBOX:
-        from flask_babel import gettext as _
-
         return [("yes", _("Yes")), ("no", _("No"))]
     return options_for(question, locale)

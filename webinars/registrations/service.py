@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -358,10 +359,6 @@ def promote_many(event: Event, registration_ids: list[int]) -> Promotion:
     return Promotion(moved=moved, no_seat=no_seat)
 
 
-class AlreadyRegistered(Exception):
-    """The address is registered for the webinar already (the organizer sees it in the list)."""
-
-
 def add_by_hand(
     event: Event,
     *,
@@ -373,13 +370,16 @@ def add_by_hand(
 ) -> Registration:
     """An organizer adds a person: a seat while seats remain, else the waitlist, whatever the
     deadline or approval mode (the organizer decided). Without ``send_invitation`` nobody is emailed,
-    for people invited some other way. Commits."""
+    for people invited some other way. Raises RuleError (on ``email``) for a cancelled webinar or an
+    address registered already. Commits."""
+    from ..events.service import RuleError  # events' rules use this module: imported when needed
+
     address = normalise_email(email)
     with writing():
         if event.status == EventStatus.CANCELLED:
-            raise RegistrationRefused("cancelled")
+            raise RuleError({"email": _("The webinar is cancelled: nobody can be added.")})
         if _find(event.id, address) is not None:
-            raise AlreadyRegistered(address)
+            raise RuleError({"email": _("This address is registered already: search for it in the list.")})
         registration = Registration(
             event_id=event.id,
             email=address,
@@ -398,7 +398,9 @@ def add_by_hand(
             db.session.flush()
         except IntegrityError as error:  # added a moment ago by someone else
             db.session.rollback()
-            raise AlreadyRegistered(address) from error
+            raise RuleError(
+                {"email": _("This address is registered already: search for it in the list.")}
+            ) from error
         if send_invitation:
             notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
         db.session.commit()

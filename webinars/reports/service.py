@@ -210,7 +210,7 @@ def _choice_answers(event_ids: list[int]) -> list[tuple[str, str, str]]:
 
 def _known_choices(questions: list[Question], locale: str) -> dict[str, list[str]]:
     return {
-        question.label: [value for value, _ in options_for(question, locale)]
+        question.label: [value for value, _shown in options_for(question, locale)]
         for question in questions
         if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
     }

@@ -16,6 +16,7 @@ from tests.helpers import submit
 from webinars import clock
 from webinars.extensions import db
 from webinars.models import Answer, Event, OutboxMessage, Question, Registration
+from webinars.privacy import service as privacy
 from webinars.questions import service as questions
 from webinars.questions.service import QuestionData
 from webinars.registrations import listing
@@ -334,3 +335,18 @@ def test_ten_thousand_registrations_page_filter_export_and_report(auth, client, 
     report_rows = list(csv.reader(io.StringIO(report)))
     assert ["Country", "Spain", "3334"] in report_rows
     assert ["Registrations by status", "waitlisted", "1000"] in report_rows
+
+
+def test_an_erased_person_leaves_no_address_in_the_exports(auth, client, app):
+    owner = make_user()
+    event = make_event(owner)
+    privacy.erase(make_registration(event, "ane@orkestra.eus", name="Ane Etxeberria"))
+    auth.login(owner)
+    base = f"/manage/webinars/{event.id}/registrations"
+    exported = client.get(f"{base}.csv").get_data(as_text=True).lstrip("\ufeff")
+    (row,) = list(csv.DictReader(io.StringIO(exported)))
+    workbook = load_workbook(io.BytesIO(client.get(f"{base}.xlsx").data), read_only=True)
+    (_header, xlsx_row) = workbook.active.iter_rows(values_only=True)
+    assert (row["name"], row["email"], row["status"]) == ("(erased)", "", "cancelled")
+    assert xlsx_row[:2] == ("(erased)", None)
+    assert "ane" not in exported.lower()

@@ -61,7 +61,7 @@ def _rows(event: Event, wanted: ListFilter) -> Iterator[list[object]]:
         given = questions.answers_by_question(registration)
         texts = (
             registration.name,
-            registration.email,
+            "" if registration.erased_at else registration.email,  # a placeholder address, not theirs
             registration.organisation,
             registration.status,
             iso_utc(registration.created_at),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -153,7 +154,7 @@ def _markers(event: Event) -> list[tuple[date, str]]:
     return sorted(markers)
 
 
-def _choice_text(kind: str, value: str, names: dict[str, str], locale: str) -> str:
+def _choice_text(kind: str, value: str, names: Mapping[str, str], locale: str) -> str:
     if kind == QuestionKind.COUNTRY:
         return names.get(value, value)
     if kind == QuestionKind.CHECKBOX:

@@ -26,7 +26,7 @@ run: install  ## serve on http://127.0.0.1:5000 with a mail worker; mail lands i
 worker: install  ## run a mail worker on its own
 	$(FLASK) worker
 
-deps:  ## what the system must provide (venv, Chromium, libical, ical.js, PostgreSQL, Redis); DRY_RUN=1 lists
+deps:  ## what the system must provide (venv, Chromium, libical, ical.js, nginx, PostgreSQL, Redis); DRY_RUN=1 lists
 	DRY_RUN=$(DRY_RUN) PYTHON=$(PYTHON) scripts/deps.sh
 
 test: deps install  ## the whole suite, on SQLite and on PostgreSQL

@@ -6,6 +6,7 @@ Every setting can be overridden with an environment variable of the same name.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -61,12 +62,39 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 30))
+    # How long an emailed password-reset link and the CLI's first-administrator link stay valid.
+    PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
+    SETUP_LINK_MAX_AGE = _int("SETUP_LINK_MAX_AGE", 86400)
+    # The first-visit page that creates the administrator; otherwise only the CLI's one-time link does.
+    SETUP_OPEN = _bool("SETUP_OPEN", False)
+
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are believed.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+    HSTS_MAX_AGE = _int("HSTS_MAX_AGE", 63072000)
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "20 per minute")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "webinars")
+    # Redis down: count in each process's memory meanwhile rather than refuse every sign-up.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Sign-ups per client (one NAT address can hide a whole classroom) and per address registered.
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "300 per hour")
+    RATELIMIT_REGISTER_ADDRESS = os.environ.get("RATELIMIT_REGISTER_ADDRESS", "10 per hour")
+    # Failed sign-ins per client and per account; a successful one costs nothing.
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_LOGIN_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "20 per hour")
+    RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per hour")
     RATELIMIT_HEADERS_ENABLED = True
+
+    # /readyz fails when the oldest due message has waited longer than this (seconds).
+    READY_MAX_OUTBOX_AGE = _int("READY_MAX_OUTBOX_AGE", 900)
+    METRICS_ENABLED = _bool("METRICS_ENABLED", True)
+    # When set, /metrics wants "Authorization: Bearer <token>".
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text or json
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
@@ -93,6 +121,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    SETUP_OPEN = _bool("SETUP_OPEN", True)
     SECRET_KEY = Config.SECRET_KEY or "development-only-not-secret"
 
 
@@ -103,6 +132,7 @@ class TestingConfig(Config):
     BASE_URL = "http://webinars.test"
     MAIL_SERVER = None
     RATELIMIT_ENABLED = False
+    SETUP_OPEN = True
     MAIL_RETRY_DELAYS = (10, 30, 60, 300, 900)
 
 

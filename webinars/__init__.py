@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from flask import Flask, request
 
 from config import Config, configs
+
+from . import paths
+
+
+class MissingSecretKey(RuntimeError):
+    """Production settings without SECRET_KEY: sessions and tokens could be forged."""
 
 
 def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Flask:
@@ -16,28 +23,40 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     ``config`` is a name from config.configs ("development", "testing", "production") or a class;
     by default the environment variable WEBINARS_CONFIG chooses, falling back to development.
     """
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(
         __name__,
-        template_folder=os.path.join(root, "templates"),
-        instance_path=os.environ.get("WEBINARS_INSTANCE") or os.path.join(root, "instance"),
+        template_folder=paths.resource_dir("templates"),
+        instance_path=os.environ.get("WEBINARS_INSTANCE") or paths.default_instance_path(),
     )
     if config is None or isinstance(config, str):
         config = configs[config or os.environ.get("WEBINARS_CONFIG", "development")]
     app.config.from_object(config)
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY is not set: refusing to start (set it in the environment).")
+        raise MissingSecretKey("SECRET_KEY is not set: refusing to start (set it in the environment).")
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "webinars.db")
+    if app.config["TRUSTED_PROXIES"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
+        hops = app.config["TRUSTED_PROXIES"]
+        # Only as many hops as configured: a client's own X-Forwarded-For entries stay untrusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+    from . import cli, security, templating
+    from .ops import logs, metrics
+
+    logs.configure(app)
+    # Before the extensions' hooks: a request that CSRF or a rate limit stops is still logged and counted.
+    logs.register(app)
+    metrics.register(app)
+    security.register_converters(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)
+    security.register(app)
     _register_error_handlers(app)
-
-    from . import cli, templating
 
     cli.register(app)
     templating.register(app)
@@ -52,9 +71,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             database.configure_sqlite(db.engine)
-    migrate.init_app(
-        app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(app.root_path), "migrations")
-    )
+    migrate.init_app(app, db, render_as_batch=True, directory=paths.resource_dir("migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -66,8 +83,8 @@ def _init_extensions(app: Flask) -> None:
     from .models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(session_id: str) -> User | None:
+        return User.from_session_id(session_id)
 
 
 def _select_locale() -> str | None:
@@ -94,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
     from .messages.views import bp as followup_bp
+    from .ops.views import bp as ops_bp
     from .questions.views import bp as questions_bp
     from .registrations.views import bp as registrations_bp
     from .reports.views import bp as reports_bp
@@ -108,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_bp)
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(archive_manage_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(questions_bp)
@@ -119,8 +138,14 @@ def _register_blueprints(app: Flask) -> None:
     api.init_app(app)
 
 
+MAX_PAGE = 100_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _register_request_hooks(app: Flask) -> None:
-    from . import framing
+    from flask import abort
+
+    from .api.problems import is_api_request
     from .database import set_writing
 
     @app.before_request
@@ -128,22 +153,31 @@ def _register_request_hooks(app: Flask) -> None:
         # A POST may write: on SQLite its transactions take the write lock at BEGIN (see database.py).
         set_writing(request.method not in ("GET", "HEAD", "OPTIONS"))
 
+    @app.before_request
+    def _refuse_absurd_query_values() -> None:
+        # No query value of this site may hold a control character; PostgreSQL cannot even store a NUL.
+        if any(
+            _CONTROL.search(key) or _CONTROL.search(value) for key, value in request.args.items(multi=True)
+        ):
+            abort(400)
+        # The pages' lists read ?page= themselves: a page beyond any list (or no number at all) is a
+        # page not found. The API validates its own arguments and answers with a problem document.
+        page = request.args.get("page")
+        if page is not None and not is_api_request() and not (page.isdigit() and 1 <= int(page) <= MAX_PAGE):
+            abort(404)
+
     @app.teardown_request
     def _reset_writing(_exc: BaseException | None) -> None:
         set_writing(False)
 
-    @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return framing.apply(response)
-
 
 def _register_error_handlers(app: Flask) -> None:
-    from flask import render_template
+    from flask import g, render_template
     from flask_babel import lazy_gettext as _l
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException
+
+    from .extensions import db, login_manager
 
     pages = {
         400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -157,26 +191,48 @@ def _register_error_handlers(app: Flask) -> None:
 
     from .api import problems
 
+    def forget_failed_transaction() -> None:
+        # First, before anything else reads the session: after a database error it must roll back.
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - a broken connection must not stop the error answer
+            app.logger.warning("rollback before the error page failed", exc_info=True)
+
+    def error_page(title: object, message: object, code: int):  # type: ignore[no-untyped-def]
+        # Drawn for a visitor nobody looks up: an error page has to render when the database is the
+        # thing that failed (base.html reads current_user).
+        forget_failed_transaction()
+        signed_in = g.pop("_login_user", None)
+        g._login_user = login_manager.anonymous_user()
+        try:
+            return render_template("errors/error.html", title=title, message=message), code
+        finally:
+            g.pop("_login_user", None)
+            if signed_in is not None:
+                g._login_user = signed_in
+
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
         message = _l(
             "Your session expired or the form was sent from elsewhere. Reload the page and try again."
         )
-        return render_template("errors/error.html", title=_l("Form expired"), message=message), 400
+        return error_page(_l("Form expired"), message, 400)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         if problems.is_api_request():
+            forget_failed_transaction()
             return problems.from_http_exception(error)
         code = error.code or 500
         if code not in pages:
             return error
         title, message = pages[code]
-        return render_template("errors/error.html", title=title, message=message), code
+        return error_page(title, message, code)
 
     @app.errorhandler(500)
     def _server_error(error: Exception):  # type: ignore[no-untyped-def]
         if problems.is_api_request():
+            forget_failed_transaction()
             return problems.problem(500, detail="The request could not be completed; try again later.")
         title, message = pages[500]
-        return render_template("errors/error.html", title=title, message=message), 500
+        return error_page(title, message, 500)

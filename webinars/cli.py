@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 
@@ -35,6 +34,18 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
         raise click.ClickException(f"An account for {error} already exists.") from error
     role = "administrator" if user.is_admin else "organizer"
     click.echo(f"Created {role} {user.name} <{user.email}>.")
+
+
+@organizers.command("setup-link")
+def setup_link() -> None:
+    """Print a one-time link that creates the first administrator (valid while no account exists)."""
+    from .urls import external_url
+
+    if not accounts.needs_setup():
+        raise click.ClickException("An account exists already: set-up is closed.")
+    hours = current_app.config["SETUP_LINK_MAX_AGE"] // 3600
+    click.echo(external_url("auth.setup", token=accounts.setup_token()))
+    click.echo(f"Open it within {hours} hour(s); it stops working once the administrator exists.", err=True)
 
 
 @organizers.command("token")
@@ -108,17 +119,34 @@ def import_archive(path: str, owner_email: str, series_slug: str, dry_run: bool)
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
-def worker_command(once: bool) -> None:
+@click.option(
+    "--metrics-port", type=int, default=None, help="Serve this worker's Prometheus metrics on this port."
+)
+@click.option("--metrics-address", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
+@click.option(
+    "--metrics-textfile",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the metrics to this file after every pass (node_exporter's textfile collector).",
+)
+def worker_command(
+    once: bool, metrics_port: int | None, metrics_address: str, metrics_textfile: str | None
+) -> None:
     """Deliver queued mail: runs until stopped (SIGTERM or Ctrl-C), or once with --once."""
     from .mail import worker
+    from .ops import worker_metrics
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if metrics_port is not None:
+        worker_metrics.serve(current_app._get_current_object(), metrics_address, metrics_port)  # type: ignore[attr-defined]
+    after_pass = (lambda: worker_metrics.write_textfile(metrics_textfile)) if metrics_textfile else None
     if once:
         handled = worker.deliver_due()
+        if after_pass:
+            after_pass()
         click.echo(f"Handled {handled} message(s).")
         return
     click.echo("Worker running; press Ctrl-C to stop.")
-    worker.run_forever()
+    worker.run_forever(after_pass=after_pass)
 
 
 @click.command("serve")

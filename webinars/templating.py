@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
@@ -11,10 +12,18 @@ from . import timefmt, topics
 
 
 def _url_with(**changes: Any) -> str:
-    """The current page's URL with some query arguments changed (pagination, language)."""
+    """The current page's URL with some query arguments changed (pagination, language).
+
+    The query string is built here, not by url_for: a visitor's ``?slug=`` or ``?_scheme=`` must not
+    collide with the route's own values or steer url_for's options.
+    """
     args = request.args.to_dict()
     args.update({key: value for key, value in changes.items() if value is not None})
-    return url_for(request.endpoint or "events.index", **(request.view_args or {}), **args)
+    if request.endpoint:
+        path = url_for(request.endpoint, **(request.view_args or {}))
+    else:  # an error page for a URL that matched no route
+        path = url_for("events.index")
+    return f"{path}?{urlencode(args)}" if args else path
 
 
 def register(app: Flask) -> None:

@@ -30,6 +30,26 @@ class OrganizerForm(AccountForm):
     is_admin = BooleanField(_l("Administrator (can manage every webinar and organizer)"))
 
 
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class AccountStateForm(FlaskForm):
+    """Only the CSRF token: disabling or enabling an account is one button."""
+
+
 class ApiTokenForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), no_control_characters])
     scope = RadioField(

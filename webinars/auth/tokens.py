@@ -75,7 +75,7 @@ def authenticate(secret: str) -> ApiToken | None:
         .where(ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None))
         .options(joinedload(ApiToken.user))
     ).scalar_one_or_none()
-    if token is None:
+    if token is None or not token.user.active:  # a disabled account's tokens stop with its sessions
         return None
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:

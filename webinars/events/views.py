@@ -6,8 +6,10 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
+from .. import ratelimits
 from ..calendar import links
 from ..extensions import db, limiter
+from ..ops.metrics import SIGNUPS
 from ..registrations import service as registrations
 from ..registrations.forms import registration_form_for
 from ..text import render_markdown
@@ -56,16 +58,21 @@ def _locale() -> str:
 
 
 @bp.route("/webinars/<slug>", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"], key_func=ratelimits.client)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_REGISTER_ADDRESS"], key_func=ratelimits.registered_address
+)
 def register(slug: str) -> ResponseReturnValue:
     event = queries.public_by_slug(slug, for_registration=True) or abort(404)
     form = registration_form_for(event, _locale())
     if not form.validate_on_submit():
+        SIGNUPS.labels(outcome="invalid").inc()
         return _detail_page(event, form, 400 if request.form else 200)
     if form.website.data:  # a bot filled in the honeypot: answer as usual, do nothing
+        SIGNUPS.labels(outcome="honeypot").inc()
         return redirect(url_for("events.registered", slug=event.slug))
     try:
-        registrations.register(
+        outcome = registrations.register(
             event,
             name=form.name.data,
             email=form.email.data,
@@ -76,7 +83,9 @@ def register(slug: str) -> ResponseReturnValue:
             answers=form.answers(),
         )
     except registrations.RegistrationRefused:
+        SIGNUPS.labels(outcome="refused").inc()
         return _detail_page(event, form, 409)
+    SIGNUPS.labels(outcome=str(outcome.registration.status) if outcome.created else "repeated").inc()
     return redirect(url_for("events.registered", slug=slug))  # the URL's slug: no reload after commit
 
 

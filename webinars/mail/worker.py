@@ -25,6 +25,7 @@ from .. import clock
 from ..database import writing
 from ..extensions import db
 from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration
+from ..ops.metrics import DELIVERIES
 from . import notifications
 from .compose import build_mime
 from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transport
@@ -102,6 +103,7 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = Fals
     attempts = message.attempts + 1
     if permanent or attempts > len(delays):
         _record(message.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error, **content)
+        DELIVERIES.labels(outcome="failed").inc()
         log.warning("message %s to %s failed for good: %s", message.id, message.recipient, error)
         return
     _record(
@@ -112,6 +114,7 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, permanent: bool = Fals
         next_attempt_at=clock.now() + timedelta(seconds=delays[attempts - 1]),
         **content,
     )
+    DELIVERIES.labels(outcome="deferred").inc()
     log.info("message %s to %s deferred (attempt %s): %s", message.id, message.recipient, attempts, error)
 
 
@@ -225,6 +228,7 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
                         last_error=None,
                         **content,
                     )
+                    DELIVERIES.labels(outcome="sent").inc()
                 pending.pop(0)
     except Exception as error:  # connection lost or refused: every message not yet sent waits
         reason = f"{type(error).__name__}: {error}"
@@ -274,7 +278,11 @@ def deliver_due(transport_factory: Callable[[], Transport] = make_transport) -> 
             return handled
 
 
-def run_forever(stop: threading.Event | None = None, poll_seconds: float | None = None) -> None:
+def run_forever(
+    stop: threading.Event | None = None,
+    poll_seconds: float | None = None,
+    after_pass: Callable[[], None] | None = None,
+) -> None:
     """The worker loop: deliver what is due, then wait a little. Stops cleanly on SIGTERM/SIGINT."""
     stop = stop or threading.Event()
     poll = poll_seconds if poll_seconds is not None else current_app.config["WORKER_POLL_SECONDS"]
@@ -290,6 +298,11 @@ def run_forever(stop: threading.Event | None = None, poll_seconds: float | None 
             handled = 0
         finally:
             db.session.remove()
+        if after_pass is not None:
+            try:
+                after_pass()
+            except Exception:  # metrics are a report: failing to write them must not stop the delivery
+                log.exception("after-pass hook failed")
         if not handled:
             stop.wait(poll)
     log.info("worker stopped")

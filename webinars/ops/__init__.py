@@ -1,0 +1,1 @@
+"""Running the service: health checks, metrics, structured logs and the configuration check."""

@@ -52,6 +52,11 @@ class Config:
     MAIL_RETRY_DELAYS = tuple(
         int(s) for s in os.environ.get("MAIL_RETRY_DELAYS", "10,30,60,300,900").split(",") if s.strip()
     )
+    # Seconds delivery pauses as a whole after each relay outage in a row (the last one repeats).
+    # Messages keep their attempts meanwhile: an outage of any length loses nothing.
+    MAIL_RELAY_PAUSES = tuple(
+        int(s) for s in os.environ.get("MAIL_RELAY_PAUSES", "2,5,10,20,30,60").split(",") if s.strip()
+    )
     WORKER_BATCH_SIZE = _int("WORKER_BATCH_SIZE", 50)
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "2"))
     # How long a worker holds the messages it claimed; if it dies, another takes them after this.

@@ -26,7 +26,7 @@ needs() {
   deb postgresql 'command -v pg_ctlcluster || ! postgres_is_local'
   deb redis-server 'command -v redis-server'
   deb nginx-light 'command -v nginx || [ -x /usr/sbin/nginx ]'                # reverse-proxy tests
-  node_packages tests/calendar_check                                        # ical.js
+  node_packages tests/calendar_check                                        # ical.js, node-ical
   running postgresql
   running redis
 }

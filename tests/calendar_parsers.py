@@ -1,10 +1,12 @@
-"""Cross-check generated iCalendar data with three independent parsers.
+"""Cross-check generated iCalendar data with five independent parsers.
 
 * ``icalendar`` (the library the app itself uses),
 * ical.js 2.x under Node (``tests/calendar_check/icaljs_parse.mjs``),
 * libical 3 via GObject introspection, run with the system Python
   (``tests/calendar_check/libical_check.py``; override the interpreter with
-  ``LIBICAL_PYTHON``).
+  ``LIBICAL_PYTHON``),
+* ``vobject`` (Python; the parser of several CalDAV servers and clients),
+* node-ical under Node (``tests/calendar_check/nodeical_parse.mjs``).
 
 A missing tool skips the calling test, except when ``CI=true`` where it fails.
 """
@@ -27,6 +29,8 @@ from tests.helpers import missing
 
 CHECK_DIR = Path(__file__).resolve().parent / "calendar_check"
 ICALJS_SCRIPT = CHECK_DIR / "icaljs_parse.mjs"
+NODEICAL_SCRIPT = CHECK_DIR / "nodeical_parse.mjs"
+NODE_PACKAGES = ("ical.js", "node-ical")
 LIBICAL_SCRIPT = CHECK_DIR / "libical_check.py"
 DEFAULT_LIBICAL_PYTHON = "/usr/bin/python3"
 TIMEOUT = 120
@@ -40,6 +44,8 @@ class CalendarCheck(TypedDict):
     icalendar: Calendar
     icaljs: dict[str, Any]
     libical: dict[str, Any]
+    vobject: dict[str, Any]
+    nodeical: dict[str, Any]
     starts: list[tuple[str | None, str | None]]  # (uid, UTC ISO start) in document order
 
 
@@ -88,14 +94,18 @@ def _node() -> str:
     node = shutil.which("node")
     if node is None:
         _missing("`node` is not on PATH (needed for ical.js)")
-    if _installed_version("ical.js") == _locked_version("ical.js"):
+
+    def installed() -> bool:
+        return all(_installed_version(p) == _locked_version(p) for p in NODE_PACKAGES)
+
+    if installed():
         return node
     npm = shutil.which("npm")
     if npm is None:
         _missing("`npm` is not on PATH (needed to install ical.js)")
     with open(CHECK_DIR / ".npm-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers: one installs, the rest wait
-        if _installed_version("ical.js") != _locked_version("ical.js"):
+        if not installed():
             proc = subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund"],
                 cwd=CHECK_DIR,
@@ -126,6 +136,45 @@ def _libical_python() -> str:
 def icaljs_parse(ics: bytes | str) -> dict[str, Any]:
     """Parse with ical.js; see icaljs_parse.mjs for the returned shape."""
     return _run([_node(), str(ICALJS_SCRIPT)], _as_bytes(ics), "ical.js")
+
+
+def nodeical_parse(ics: bytes | str) -> dict[str, Any]:
+    """Parse with node-ical; see nodeical_parse.mjs for the returned shape."""
+    return _run([_node(), str(NODEICAL_SCRIPT)], _as_bytes(ics), "node-ical")
+
+
+def vobject_parse(ics: bytes | str) -> dict[str, Any]:
+    """Parse with vobject, in the same shape as nodeical_parse."""
+    try:
+        import vobject
+    except ImportError:
+        _missing("vobject is not installed (pip install -e .[dev])")
+    try:
+        calendar = vobject.readOne(_as_bytes(ics).decode("utf-8"), validate=True)
+    except Exception as error:  # vobject raises many types; any of them is a rejection
+        raise CalendarParseError(f"vobject failed: {type(error).__name__}: {error}") from error
+    events = []
+    for vevent in calendar.contents.get("vevent", []):
+        start = vevent.dtstart.value
+        attendees = [
+            {
+                "address": line.value.removeprefix("mailto:").removeprefix("MAILTO:"),
+                "cn": line.params.get("CN", [None])[0],
+                "partstat": line.params.get("PARTSTAT", [None])[0],
+                "rsvp": (line.params.get("RSVP", [None])[0] or "").upper() or None,
+            }
+            for line in vevent.contents.get("attendee", [])
+        ]
+        events.append(
+            {
+                "uid": vevent.uid.value,
+                "summary": vevent.summary.value if hasattr(vevent, "summary") else None,
+                "dtstart_utc": _utc_iso(start),
+                "attendees": attendees,
+            }
+        )
+    method = calendar.method.value if hasattr(calendar, "method") else None
+    return {"method": method, "events": events}
 
 
 def libical_check(ics: bytes | str) -> dict[str, Any]:
@@ -168,5 +217,19 @@ def assert_calendar_valid(ics: bytes | str) -> CalendarCheck:
     py = [(str(e.get("UID")), _utc_iso(e.decoded("DTSTART", None))) for e in cal.walk("VEVENT")]
     js = [(e["uid"], e["dtstart_utc"]) for e in icaljs["events"]]
     lic = [(e["uid"], e["dtstart_utc"]) for e in libical["events"]]
-    assert py == js == lic, f"DTSTART (UTC) disagree:\n  icalendar {py}\n  ical.js   {js}\n  libical   {lic}"
-    return {"icalendar": cal, "icaljs": icaljs, "libical": libical, "starts": py}
+    vob = vobject_parse(data)
+    node = nodeical_parse(data)
+    vo = [(e["uid"], e["dtstart_utc"]) for e in vob["events"]]
+    ni = [(e["uid"], e["dtstart_utc"]) for e in node["events"]]
+    assert py == js == lic == vo == ni, (
+        f"DTSTART (UTC) disagree:\n  icalendar {py}\n  ical.js   {js}\n  libical   {lic}"
+        f"\n  vobject   {vo}\n  node-ical {ni}"
+    )
+    return {
+        "icalendar": cal,
+        "icaljs": icaljs,
+        "libical": libical,
+        "vobject": vob,
+        "nodeical": node,
+        "starts": py,
+    }

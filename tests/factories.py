@@ -57,7 +57,7 @@ def make_event(
 
 
 def make_registration(
-    event: Event, email: str, *, name: str = "Ane Etxeberria", timezone: str | None = None
+    event: Event, email: str, name: str = "Ane Etxeberria", timezone: str | None = None
 ) -> Registration:
     """Register ``email`` as the public form does (consent given): confirmed or waitlisted by seats left."""
     return registrations.register(event, name=name, email=email, consent=True, timezone=timezone).registration

@@ -26,6 +26,7 @@ from sqlalchemy import event as sa_event
 from werkzeug.test import TestResponse
 
 from tests.factories import PASSWORD
+from webinars import clock
 from webinars.extensions import db
 from webinars.models import User
 
@@ -93,21 +94,59 @@ def submit(
     return client.post(url, data=payload, **kwargs)
 
 
+def login(client: FlaskClient, user: User, password: str = PASSWORD) -> TestResponse:
+    """Sign ``user`` in through the login form."""
+    response = submit(client, "/login", {"email": user.email, "password": password})
+    assert response.status_code == 302, f"login of {user.email} failed: {response.get_data(as_text=True)}"
+    return response
+
+
+def logout(client: FlaskClient) -> TestResponse:
+    response = submit(client, "/logout", {}, form_page="/manage/")
+    assert response.status_code == 302, f"logout failed with {response.status_code}"
+    return response
+
+
 class AuthActions:
-    """Sign in and out through the real forms (the ``auth`` fixture, as in Flask's tutorial)."""
+    """Sign in and out through the real forms (the ``auth`` fixture, as in Flask's tutorial); for a
+    client of another app, call ``login(client, user)`` directly."""
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
     def login(self, user: User, password: str = PASSWORD) -> TestResponse:
-        response = submit(self.client, "/login", {"email": user.email, "password": password})
-        assert response.status_code == 302, f"login of {user.email} failed: {response.get_data(as_text=True)}"
-        return response
+        return login(self.client, user, password)
 
     def logout(self) -> TestResponse:
-        response = submit(self.client, "/logout", {}, form_page="/manage/")
-        assert response.status_code == 302, f"logout failed with {response.status_code}"
-        return response
+        return logout(self.client)
+
+
+def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: object) -> dict[str, object]:
+    """What a visitor types into a webinar's registration form (``extra``: answers, a honeypot...)."""
+    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
+
+
+def webinar_form(**overrides: str) -> dict[str, str]:
+    """What an organizer types into the new/edit webinar form: a webinar 20 days ahead."""
+    start = clock.now() + timedelta(days=20)
+    data = {
+        "title": "Webinar #17: Circular Economy in Latin America",
+        "summary": "Policies and cases.",
+        "description": "A *conversation*.",
+        "start_date": start.strftime("%Y-%m-%d"),
+        "start_time": "16:00",
+        "timezone": "America/Santiago",
+        "duration": "90",
+        "join_url": "https://meet.example.org/room-17",
+        "capacity": "40",
+        "reminders": "1440, 60",
+        "speakers-0-name": "Camila Rojas",
+        "speakers-0-affiliation": "Universidad de Chile",
+        "speakers-1-name": "Ane Etxeberria",
+        "speakers-1-affiliation": "Orkestra",
+    }
+    data.update(overrides)
+    return data
 
 
 # --- time and workers -------------------------------------------------------------------------------

@@ -28,6 +28,13 @@ class _Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if address in self.sink.refused:
             return "550 5.1.1 Mailbox unavailable"
+        if address in self.sink.closing:
+            return "421 4.3.2 Service shutting down, closing the session"
+        if address in self.sink.dropping:
+            server.transport.close()  # the connection breaks without an answer
+            return "250 OK"
+        if address in self.sink.deferred:
+            return "450 4.2.1 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -40,15 +47,24 @@ class _Handler:
 
 
 class MailSink:
-    def __init__(self, port: int) -> None:
+    """``smtputf8`` says whether the server offers SMTPUTF8 (most relays do not; aiosmtpd neither by
+    default, and it is given explicitly here so the tests say what they rely on)."""
+
+    def __init__(self, port: int, *, smtputf8: bool = False) -> None:
         self.port = port
+        self.smtputf8 = smtputf8
         self.received: list[Received] = []
         self.refused: set[str] = set()  # recipients answered with 550
+        self.deferred: set[str] = set()  # recipients answered with 450
+        self.closing: set[str] = set()  # recipients answered with 421 (the whole session ends)
+        self.dropping: set[str] = set()  # recipients whose RCPT breaks the connection
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self._controller.start()
 
     def stop(self) -> None:

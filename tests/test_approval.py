@@ -9,15 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from tests.factories import make_event, make_user
-from tests.helpers import by_recipient, calendar_of, pg_engine_options, submit, text_of
+from tests.helpers import by_recipient, calendar_of, pg_engine_options, register_form, submit, text_of
 from webinars.extensions import db
 from webinars.mail import worker
 from webinars.models import Event, OutboxMessage, Registration
 from webinars.registrations import service
-
-
-def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: object) -> dict[str, object]:
-    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 
 def _register(event, email: str, name: str = "Ana Pérez") -> Registration:

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from tests.factories import make_event, make_series, make_user
-from tests.helpers import AuthActions, submit
+from tests.helpers import submit
 from webinars.calendar import feeds
 from webinars.events import archive_entries
 from webinars.events.service import RuleError
@@ -325,7 +325,7 @@ def test_one_entry_from_the_form_with_errors_next_to_the_fields(client, organize
     assert entry.title == "Webinar #15: Circular economy in practice"
 
 
-def test_archive_entries_are_private_to_their_organizers(client, app):
+def test_archive_entries_are_private_to_their_organizers(client, app, auth):
     owner, other = make_user(), make_user()
     entry = archive_entries.create_entry(
         owner,
@@ -333,7 +333,7 @@ def test_archive_entries_are_private_to_their_organizers(client, app):
             title="Old", starts_at=datetime(2010, 1, 1, tzinfo=UTC), timezone="UTC"
         ),
     )
-    AuthActions(client).login(other)
+    auth.login(other)
     assert client.get(f"/manage/archive/{entry.id}/edit").status_code == 404
     series = make_series(owner)
     with pytest.raises(RuleError) as refused:

@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from tests.factories import make_event, make_user
-from tests.helpers import AuthActions, submit
+from tests.helpers import login, submit
 from webinars.extensions import db
 from webinars.mail import worker
 from webinars.messages import service as followup
@@ -34,7 +34,7 @@ def test_message_is_previewed_then_sent_to_the_chosen_audience(mail_app, smtp_si
     event = make_event(owner, capacity=2)
     _people(event, confirmed=2, waitlisted=1)
     client = mail_app.test_client()
-    AuthActions(client).login(owner)
+    login(client, owner)
     url = f"/manage/webinars/{event.id}/messages/new"
     data = {"audience": "confirmed", "subject": "Slides for Tuesday", "body": "Download the **slides** here."}
 
@@ -98,7 +98,7 @@ def test_recording_email_goes_only_to_those_marked_absent(mail_app, smtp_sink, f
     event = make_event(owner, capacity=10)
     present, missing, unknown = _people(event, confirmed=3)
     client = mail_app.test_client()
-    AuthActions(client).login(owner)
+    login(client, owner)
     registrations_page = f"/manage/webinars/{event.id}/registrations"
     for person, value in ((present, "attended"), (missing, "absent")):
         response = submit(
@@ -136,7 +136,7 @@ def test_email_log_shows_failures_and_retries_them(mail_app, smtp_sink, frozen_c
     _people(event, confirmed=2)
     worker.deliver_due()
     client = mail_app.test_client()
-    AuthActions(client).login(owner)
+    login(client, owner)
 
     log_url = f"/manage/webinars/{event.id}/emails"
     page = client.get(log_url + "?status=failed").get_data(as_text=True)
@@ -162,7 +162,7 @@ def test_resend_invitation_to_one_attendee(mail_app, smtp_sink):
     (person,) = _people(event, confirmed=1)
     worker.deliver_due()
     client = mail_app.test_client()
-    AuthActions(client).login(owner)
+    login(client, owner)
     response = submit(
         client,
         f"/manage/webinars/{event.id}/registrations/{person.id}/resend",
@@ -179,7 +179,7 @@ def test_follow_up_pages_are_private_to_the_owner(mail_app):
     event = make_event(make_user(), capacity=5)
     (person,) = _people(event, confirmed=1)
     client = mail_app.test_client()
-    AuthActions(client).login(make_user())
+    login(client, make_user())
     for url in (
         f"/manage/webinars/{event.id}/emails",
         f"/manage/webinars/{event.id}/messages/new",

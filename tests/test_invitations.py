@@ -8,15 +8,16 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
+import pytest
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.calendar_parsers import assert_calendar_valid
 from tests.factories import JOIN_URL, edited, make_event, make_registration, make_user
 from tests.helpers import by_recipient, calendar_of, html_of, text_of
 from webinars.events import service as events
 from webinars.extensions import db
-from webinars.mail import worker
+from webinars.mail import notifications, worker
 from webinars.models import OutboxMessage, OutboxStatus
 from webinars.registrations import service
 
@@ -267,12 +268,12 @@ def test_smtp_outage_delays_mail_and_loses_nothing(mail_app, smtp_sink, frozen_c
     rows = db.session.scalars(select(OutboxMessage)).all()
     assert len(rows) == 10
     assert {row.status for row in rows} == {OutboxStatus.QUEUED}
-    assert [row.attempts for row in rows] == [1] * 10
-    assert all(row.last_error for row in rows), [row.last_error for row in rows]
-    assert deliver() == 0  # nothing is due before the back-off ends
+    # The outage is not the messages' fault: they keep every attempt, and delivery pauses as a whole.
+    assert all(row.attempts == 0 and row.last_error for row in rows)
+    assert deliver() == 0  # nothing is claimed before the pause ends
 
     smtp_sink.start()
-    frozen_clock.advance(seconds=11)
+    frozen_clock.advance(seconds=mail_app.config["MAIL_RELAY_PAUSES"][0] + 1)
     assert deliver() == 10
     assert deliver() == 0
     received = smtp_sink.messages()
@@ -287,7 +288,7 @@ def test_smtp_outage_delays_mail_and_loses_nothing(mail_app, smtp_sink, frozen_c
 
 def test_after_the_last_retry_a_message_is_marked_failed_with_its_error(mail_app, smtp_sink, frozen_clock):
     event = make_event(capacity=5)
-    smtp_sink.stop()
+    smtp_sink.deferred.add("ane@example.org")
     make_registration(event, "ane@example.org")
     delays = mail_app.config["MAIL_RETRY_DELAYS"]
     for delay in delays:
@@ -297,7 +298,7 @@ def test_after_the_last_retry_a_message_is_marked_failed_with_its_error(mail_app
     row = db.session.scalars(select(OutboxMessage)).one()
     assert row.status == OutboxStatus.FAILED
     assert row.attempts == len(delays) + 1
-    assert "Connection" in row.last_error or "refused" in row.last_error.lower(), row.last_error
+    assert "450" in row.last_error
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(mail_app, smtp_sink, frozen_clock):
@@ -340,7 +341,16 @@ def test_non_ascii_names_travel_as_seven_bit_mail_and_survive(mail_app, smtp_sin
 
 def test_header_injection_through_a_name_is_impossible(mail_app, smtp_sink):
     event = make_event(capacity=5)
-    make_registration(event, "ane@example.org", name="Ane\r\nBcc: victim@example.org")
+    with pytest.raises(ValueError):
+        make_registration(event, "ane@example.org", name="Ane\r\nBcc: victim@example.org")
+    # A row from before the rule still cannot inject a header.
+    registration = make_registration(event, "ane@example.org", name="Ane")
+    registration.name = "Ane\r\nBcc: victim@example.org"
+    db.session.commit()
+    notifications.resend_invitation(registration)
+    db.session.commit()
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.kind == "registration_confirmed"))
+    db.session.commit()
     deliver()
     (received,) = smtp_sink.received
     assert received.rcpt_tos == ["ane@example.org"]

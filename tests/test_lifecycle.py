@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import edited, make_event, make_registration, make_series, make_user
-from tests.helpers import AuthActions, assert_same_count, statements_of_get, submit
+from tests.helpers import assert_same_count, statements_of_get, submit
 from webinars import topics
 from webinars.events import service as events
 from webinars.events.service import RuleError
@@ -74,12 +74,12 @@ def test_pages_follow_the_webinar_from_upcoming_to_live_to_past(client, app, fro
     assert "secret-room-16" not in ended
 
 
-def test_a_recording_can_be_added_only_once_the_webinar_has_started(client, app, frozen_clock):
+def test_a_recording_can_be_added_only_once_the_webinar_has_started(client, app, frozen_clock, auth):
     owner = make_user()
     event = make_event(owner)
     with pytest.raises(RuleError):
         followup.set_recording(event, url="https://video.example.org/early", summary="")
-    AuthActions(client).login(owner)
+    auth.login(owner)
     url = f"/manage/webinars/{event.id}/recording"
     refused = submit(client, url, {"recording_url": "https://video.example.org/early", "notify": ""})
     assert refused.status_code == 200
@@ -108,9 +108,9 @@ def test_an_existing_webinar_gets_its_end_from_start_and_duration(app):
 # --- topics ------------------------------------------------------------------------------------------
 
 
-def test_topics_are_one_per_line_keep_their_commas_and_sort_naturally(client, app):
+def test_topics_are_one_per_line_keep_their_commas_and_sort_naturally(client, app, auth):
     owner = make_user()
-    AuthActions(client).login(owner)
+    auth.login(owner)
     form = {
         "title": "Innovation and cities",
         "start_date": (datetime.now(UTC) + timedelta(days=9)).date().isoformat(),
@@ -134,8 +134,8 @@ def test_topics_are_one_per_line_keep_their_commas_and_sort_naturally(client, ap
     assert page.index("SDG 9 Industry") < page.index("SDG 11 Sustainable")
 
 
-def test_control_characters_and_overlong_topics_are_refused_next_to_the_field(client, app):
-    AuthActions(client).login(make_user())
+def test_control_characters_and_overlong_topics_are_refused_next_to_the_field(client, app, auth):
+    auth.login(make_user())
     form = {
         "title": "Innovation",
         "start_date": (datetime.now(UTC) + timedelta(days=9)).date().isoformat(),
@@ -154,9 +154,9 @@ def test_control_characters_and_overlong_topics_are_refused_next_to_the_field(cl
     assert db.session.scalars(select(Event)).all() == []
 
 
-def test_administrator_keeps_suggested_topics_offered_in_three_languages(client, app):
+def test_administrator_keeps_suggested_topics_offered_in_three_languages(client, app, auth):
     admin = make_user(admin=True)
-    AuthActions(client).login(admin)
+    auth.login(admin)
     assert submit(client, "/manage/topics", {"load_sdgs": "1"}).status_code == 302
     suggested = topics.suggested()
     assert len(suggested) == 17
@@ -199,8 +199,8 @@ def test_administrator_keeps_suggested_topics_offered_in_three_languages(client,
     assert db.session.scalar(select(Tag).where(Tag.name == "Not on the list")) is None
 
 
-def test_only_administrators_keep_the_suggested_topics(client, app):
-    AuthActions(client).login(make_user())
+def test_only_administrators_keep_the_suggested_topics(client, app, auth):
+    auth.login(make_user())
     assert client.get("/manage/topics").status_code == 404
     assert client.post("/manage/topics", data={"load_sdgs": "1"}).status_code in (400, 404)
     assert topics.suggested() == []
@@ -230,10 +230,10 @@ def _schedule_form(series_id: int, **extra) -> dict:
     }
 
 
-def test_a_schedule_carries_speakers_and_description_and_its_drafts_are_published_together(client, app):
+def test_a_schedule_carries_speakers_and_description_and_its_drafts_are_published_together(client, app, auth):
     owner = make_user()
     series = make_series(owner, title="LA Webinar")
-    AuthActions(client).login(owner)
+    auth.login(owner)
     assert submit(client, "/manage/webinars/schedule", _schedule_form(series.id)).status_code == 302
     drafts = list(db.session.scalars(select(Event).order_by(Event.starts_at)))
     assert len(drafts) == 4
@@ -260,10 +260,10 @@ def test_a_schedule_carries_speakers_and_description_and_its_drafts_are_publishe
     assert all(d.status == EventStatus.PUBLISHED for d in drafts)
 
 
-def test_a_schedule_can_be_published_in_one_step_and_nobody_publishes_what_is_not_theirs(client, app):
+def test_a_schedule_can_be_published_in_one_step_and_nobody_publishes_what_is_not_theirs(client, app, auth):
     owner, stranger = make_user(), make_user()
     series = make_series(owner)
-    AuthActions(client).login(owner)
+    auth.login(owner)
     response = submit(client, "/manage/webinars/schedule", _schedule_form(series.id, publish="y"))
     assert response.status_code == 302
     assert {e.status for e in db.session.scalars(select(Event))} == {EventStatus.PUBLISHED}
@@ -300,9 +300,9 @@ def test_a_title_that_already_says_its_number_is_not_repeated(app):
     assert event.full_title == "Webinar #16: Smart Specialisation"
 
 
-def test_the_dashboard_names_series_and_numbers_without_a_query_per_row(client, app):
+def test_the_dashboard_names_series_and_numbers_without_a_query_per_row(client, app, auth):
     owner = make_user()
-    AuthActions(client).login(owner)
+    auth.login(owner)
     counts = []
     for total in (2, 6):
         while db.session.scalar(select(func.count(Event.id))) < total:

@@ -9,45 +9,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from tests.factories import make_event, make_user
-from tests.helpers import submit
+from tests.helpers import submit, webinar_form
 from webinars import clock
 from webinars.extensions import db
 from webinars.models import Event, OutboxMessage, User
 
 
-def _form(**overrides):
-    start = clock.now() + timedelta(days=20)
-    data = {
-        "title": "Webinar #17: Circular Economy in Latin America",
-        "summary": "Policies and cases.",
-        "description": "A *conversation*.",
-        "start_date": start.strftime("%Y-%m-%d"),
-        "start_time": "16:00",
-        "timezone": "America/Santiago",
-        "duration": "90",
-        "join_url": "https://meet.example.org/room-17",
-        "capacity": "40",
-        "reminders": "1440, 60",
-        "speakers-0-name": "Camila Rojas",
-        "speakers-0-affiliation": "Universidad de Chile",
-        "speakers-1-name": "Ane Etxeberria",
-        "speakers-1-affiliation": "Orkestra",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_create_edit_publish_unpublish_cancel(client, app, auth):
     owner = make_user()
     auth.login(owner)
-    response = submit(client, "/manage/webinars/new", _form())
+    response = submit(client, "/manage/webinars/new", webinar_form())
     assert response.status_code == 302, response.get_data(as_text=True)
     event = db.session.scalars(select(Event)).one()
     assert event.status == "draft"
     assert event.capacity == 40
     assert event.timezone == "America/Santiago"
     assert [s.name for s in event.speakers] == ["Camila Rojas", "Ane Etxeberria"]
-    local_start = datetime.strptime(_form()["start_date"] + " 16:00", "%Y-%m-%d %H:%M")
+    local_start = datetime.strptime(webinar_form()["start_date"] + " 16:00", "%Y-%m-%d %H:%M")
     assert event.starts_at == local_start.replace(tzinfo=ZoneInfo("America/Santiago"))
     assert client.get(f"/webinars/{event.slug}").status_code == 404  # drafts are not public
 
@@ -55,7 +33,9 @@ def test_create_edit_publish_unpublish_cancel(client, app, auth):
     assert submit(client, f"{manage_page}/publish", {}, form_page=manage_page).status_code == 302
     assert client.get(f"/webinars/{event.slug}").status_code == 200
 
-    response = submit(client, f"{manage_page}/edit", _form(title="Webinar #17: Circular Economy (new title)"))
+    response = submit(
+        client, f"{manage_page}/edit", webinar_form(title="Webinar #17: Circular Economy (new title)")
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert event.title.endswith("(new title)")
@@ -78,7 +58,9 @@ def test_errors_appear_next_to_the_fields(client, app, auth):
     response = submit(
         client,
         "/manage/webinars/new",
-        _form(title="", start_date=past, timezone="Mars/Olympus", capacity="-3", join_url="not a link"),
+        webinar_form(
+            title="", start_date=past, timezone="Mars/Olympus", capacity="-3", join_url="not a link"
+        ),
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -87,7 +69,7 @@ def test_errors_appear_next_to_the_fields(client, app, auth):
     assert 'aria-describedby="timezone-hint timezone-error"' in page
     assert db.session.scalar(select(func.count(Event.id))) == 0
 
-    response = submit(client, "/manage/webinars/new", _form(start_date=past))
+    response = submit(client, "/manage/webinars/new", webinar_form(start_date=past))
     assert re.search(r'id="start_date-error">[^<]*future', response.get_data(as_text=True))
     assert db.session.scalar(select(func.count(Event.id))) == 0
 
@@ -100,7 +82,7 @@ def test_capacity_cannot_drop_below_confirmed(client, app, auth):
     for i in range(3):
         service.register(event, name="P", email=f"p{i}@example.org", consent=True)
     auth.login(owner)
-    response = submit(client, f"/manage/webinars/{event.id}/edit", _form(capacity="2"))
+    response = submit(client, f"/manage/webinars/{event.id}/edit", webinar_form(capacity="2"))
     assert "3 people are already confirmed" in response.get_data(as_text=True)
 
 

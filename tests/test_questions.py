@@ -8,16 +8,12 @@ import io
 from sqlalchemy import select
 
 from tests.factories import make_event, make_user
-from tests.helpers import submit
+from tests.helpers import register_form, submit
 from webinars.extensions import db
 from webinars.models import Answer, Question, Registration
 from webinars.questions import service as questions
 from webinars.questions.service import QuestionData
 from webinars.series import service as series_service
-
-
-def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: object) -> dict[str, object]:
-    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 
 def _ask(event, **fields) -> Question:

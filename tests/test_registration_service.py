@@ -139,14 +139,57 @@ def test_cancel_twice_is_harmless(app):
     assert _kinds(registration).count("registration_cancelled") == 1
 
 
-def test_register_again_after_cancelling_reuses_the_registration(app):
+def test_signing_up_again_with_a_cancelled_address_changes_nothing_and_mails_the_owner(app, frozen_clock):
     event = make_event(capacity=3)
-    registration = _register(event, "ana@example.org").registration
+    registration = service.register(
+        event, name="Ana", email="ana@example.org", organisation="UdeC", consent=True, locale="es"
+    ).registration
     service.cancel(registration)
-    again = _register(event, "ana@example.org", name="Ana María")
+    frozen_clock.advance(minutes=5)  # past the resend interval
+    again = service.register(
+        event, name="Mallory", email="ana@example.org", organisation="Evil Corp", consent=True, locale="pt"
+    )
+    db.session.refresh(registration)
     assert again.registration.id == registration.id
-    assert again.registration.status == RegistrationStatus.CONFIRMED
-    assert again.registration.name == "Ana María"
+    assert not again.created
+    assert registration.status == RegistrationStatus.CANCELLED
+    assert (registration.name, registration.organisation, registration.locale) == ("Ana", "UdeC", "es")
+    assert _kinds(registration)[-1] == "manage_link"
+    db.session.refresh(event)
+    assert event.seats_taken == 0
+
+
+def test_signing_up_again_with_an_active_address_keeps_its_details(app, frozen_clock):
+    event = make_event(capacity=3)
+    registration = _register(event, "ana@example.org", name="Ana").registration
+    frozen_clock.advance(minutes=5)
+    service.register(
+        event, name="Mallory", email="ANA@example.org", organisation="X", consent=True, locale="pt"
+    )
+    db.session.refresh(registration)
+    assert (registration.name, registration.organisation, registration.locale) == ("Ana", "", "en")
+    assert _kinds(registration) == ["registration_confirmed", "invite_resent"]
+
+
+def test_the_owner_registers_again_from_the_manage_page(app):
+    event = make_event(capacity=3)
+    registration = _register(event, "ana@example.org", name="Ana").registration
+    service.cancel(registration)
+    outcome = service.register_again(registration)
+    assert outcome.registration.status == RegistrationStatus.CONFIRMED
+    assert registration.cancelled_at is None
+    assert _kinds(registration)[-1] == "registration_confirmed"
+    db.session.refresh(event)
+    assert event.seats_taken == 1
+
+
+def test_a_non_ascii_local_part_is_refused_and_an_idn_domain_accepted(app):
+    from webinars.text import UnsupportedAddress
+
+    event = make_event(capacity=3)
+    with pytest.raises(UnsupportedAddress):
+        _register(event, "josé@example.net")
+    assert _register(event, "ana@ñandú.cl").registration.email == "ana@ñandú.cl"
 
 
 def test_invalid_email_is_refused(app):

@@ -5,13 +5,9 @@ import re
 from sqlalchemy import func, select
 
 from tests.factories import JOIN_URL, make_event, make_user
-from tests.helpers import submit
+from tests.helpers import register_form, submit
 from webinars.extensions import db
 from webinars.models import Event, OutboxMessage, Registration
-
-
-def register_form(name="Ana", email="ana@example.org", **extra):
-    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 
 def test_first_visit_offers_setup_only_while_no_account_exists(client):

@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from .events.archive_manage import bp as archive_manage_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
+    from .mail.views import bp as mail_admin_bp
     from .messages.views import bp as followup_bp
     from .ops.views import bp as ops_bp
     from .questions.views import bp as questions_bp
@@ -126,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(series_bp)
     app.register_blueprint(series_manage_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(mail_admin_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(archive_manage_bp)
     app.register_blueprint(embed_bp)

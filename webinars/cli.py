@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
@@ -11,6 +12,7 @@ from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
 from .auth import service as accounts
+from .text import has_control_characters
 
 organizers = AppGroup("organizers", help="Manage organizer accounts.")
 
@@ -24,6 +26,8 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
     password = os.environ.get("WEBINARS_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
+    if has_control_characters(name):
+        raise click.ClickException("The name cannot hold line breaks or control characters.")
     if len(password) < 10:
         raise click.ClickException("The password needs at least 10 characters.")
     try:
@@ -140,13 +144,45 @@ def worker_command(
         worker_metrics.serve(current_app._get_current_object(), metrics_address, metrics_port)  # type: ignore[attr-defined]
     after_pass = (lambda: worker_metrics.write_textfile(metrics_textfile)) if metrics_textfile else None
     if once:
-        handled = worker.deliver_due()
+        handled = worker.deliver_due(try_relay_now=True)
         if after_pass:
             after_pass()
         click.echo(f"Handled {handled} message(s).")
         return
     click.echo("Worker running; press Ctrl-C to stop.")
     worker.run_forever(after_pass=after_pass)
+
+
+mail = AppGroup("mail", help="The outbox: retry failed mail, see the relay's state.")
+
+
+@mail.command("retry-failed")
+@click.option("--event", "event_id", type=int, help="Only this webinar's mail (its id).")
+@click.option("--since", type=click.DateTime(), help="Only mail queued from this moment (UTC).")
+@click.option("--until", type=click.DateTime(), help="Only mail queued before this moment (UTC).")
+def retry_failed_command(event_id: int | None, since: datetime | None, until: datetime | None) -> None:
+    """Queue every failed message again (of a webinar and/or a period) with fresh attempts."""
+    from .mail import outbox
+
+    count = outbox.retry_failed(
+        event_id=event_id,
+        since=since.replace(tzinfo=UTC) if since else None,
+        until=until.replace(tzinfo=UTC) if until else None,
+    )
+    click.echo(f"Queued {count} failed message(s) again.")
+
+
+@mail.command("status")
+def mail_status_command() -> None:
+    """The relay's state as the workers last saw it, and the size of the queue."""
+    from .mail.health import delivery_health
+
+    health = delivery_health()
+    click.echo(f"relay: {health.relay}")
+    if not health.ok:
+        click.echo(f"down since: {health.down_since}  next try: {health.paused_until}")
+        click.echo(f"outages in a row: {health.consecutive_failures}  last error: {health.last_error}")
+    click.echo(f"queued: {health.queued}  failed: {health.failed}")
 
 
 @click.command("serve")
@@ -180,3 +216,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(archive)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(mail)

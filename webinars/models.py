@@ -93,6 +93,15 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # Not sent on purpose, with the reason in last_error: its moment passed (a reminder after the start).
+    WITHHELD = "withheld"
+
+
+class RelayState(StrEnum):
+    """How the mail relay answered the last worker that tried it."""
+
+    UP = "up"
+    DOWN = "down"
 
 
 class TokenScope(StrEnum):
@@ -309,7 +318,12 @@ class Event(db.Model):
         minutes = value if key == "duration_minutes" else self.duration_minutes
         if isinstance(starts_at, datetime):
             length = minutes if isinstance(minutes, int) and minutes > 0 else DEFAULT_DURATION_MINUTES
-            self.ends_at = starts_at + timedelta(minutes=length)
+            try:
+                self.ends_at = starts_at + timedelta(minutes=length)
+            except OverflowError:
+                # Services bound the start to 2000-2100; a start at the end of the calendar (written
+                # before that rule, or past the services) gets the last moment instead of failing.
+                self.ends_at = datetime.max.replace(tzinfo=starts_at.tzinfo)
         return value
 
     @property
@@ -557,3 +571,23 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailRelayStatus(db.Model):
+    """The relay's health as the workers last saw it: one row, shared by every worker process.
+
+    Workers read it before claiming mail (a relay known to be down is not hammered by each of them)
+    and health checks and metrics read it without talking SMTP themselves.
+    """
+
+    __tablename__ = "mail_relay_status"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=RelayState.UP)
+    # Outages in a row; the pause before the next try grows with it.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

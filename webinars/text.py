@@ -6,6 +6,7 @@ import re
 import secrets
 import unicodedata
 
+import idna
 import nh3
 from email_validator import EmailNotValidError, validate_email
 from markdown_it import MarkdownIt
@@ -50,16 +51,43 @@ def render_markdown(source: str) -> Markup:
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 
+class UnsupportedAddress(ValueError):
+    """A valid address whose part before the @ is not ASCII.
+
+    Such an address can only be delivered through relays that offer SMTPUTF8, and most do not, so
+    the invitation would fail after the person was told they are registered. We refuse it at the
+    door instead; internationalised domains are fine (they travel in their IDNA form).
+    """
+
+
 def normalise_email(address: str) -> str:
     """The form an address is compared in: syntax checked, domain normalised, lower-cased.
 
-    Raises ValueError with a readable message when the address is not valid.
+    Raises ValueError with a readable message when the address is not valid, UnsupportedAddress
+    when its local part is not ASCII.
     """
     try:
-        result = validate_email(address.strip(), check_deliverability=False)
+        result = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
+        if not (address.partition("@")[0].isascii()):
+            raise UnsupportedAddress(str(error)) from error
         raise ValueError(str(error)) from error
     return result.normalized.lower()
+
+
+def ascii_address(address: str) -> str:
+    """``address`` as it travels over SMTP: an internationalised domain in its IDNA (xn--) form.
+
+    A non-ASCII local part stays as it is (only SMTPUTF8 can carry it); a domain IDNA refuses is
+    left alone for the relay to refuse, so this never raises.
+    """
+    local, _, domain = address.rpartition("@")
+    if not local or domain.isascii():
+        return address
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:
+        return address
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -73,12 +101,45 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls and DEL. Line and paragraph separators (U+2028/9) count too: several parsers
+# (and mail clients) break lines on them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What multi-line text (descriptions, message bodies) may hold besides printable characters.
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def single_line(value: str) -> str:
+def has_control_characters(value: str | None, *, multiline: bool = False) -> bool:
+    """True when ``value`` holds a character no text field accepts.
+
+    One-line fields (names, titles, subjects, URLs) refuse every control character, CR and LF
+    included; multi-line fields accept line breaks and tabs.
+    """
+    if not value:
+        return False
+    return bool((_CONTROL_BUT_LAYOUT if multiline else _CONTROL).search(value))
+
+
+def single_line(value: str | None) -> str:
     """Collapse whitespace and drop control characters (names end up in mail headers)."""
     return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def clean_text(value: str | None) -> str:
+    """Multi-line text without control characters other than line breaks and tabs.
+
+    Renderers use this and ``single_line`` on what older rows may hold, so a character a form let
+    through once can never make a calendar, a header or a feed impossible to build.
+    """
+    return _CONTROL_BUT_LAYOUT.sub("", value or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def display_name(value: str | None) -> str:
+    """A person's name for a mail header or a calendar CN: one line, and no double quotes.
+
+    A quote in a CN parameter needs RFC 6868 caret escapes, which most calendar parsers show
+    literally; an apostrophe reads the same to people and needs no escaping anywhere.
+    """
+    return single_line(value).replace('"', "'")
 
 
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")

@@ -1,22 +1,41 @@
-"""WTForms validators shared by the forms of several areas."""
+"""WTForms validators shared by the forms of several areas, and the base classes every form uses.
+
+``BaseForm`` and ``BaseSubForm`` give every text field of every form the control-character rule
+and every date field the year bounds, so no form can forget them.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, Form
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeField, Field, Form, StringField, TextAreaField
+from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
 
-from .text import normalise_email
+from .text import UnsupportedAddress, has_control_characters, normalise_email
 from .timefmt import is_timezone
+
+# Dates a webinar, a deadline or a schedule may have. The bound keeps every computed moment (an end,
+# a reminder, a time in another zone) far from the limits of the calendar.
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
 
 
 def valid_email(form: Form, field: Field) -> None:
     try:
         normalise_email(field.data or "")
+    except UnsupportedAddress as error:
+        raise ValidationError(
+            _l(
+                "Write the part before the @ in Latin letters, digits and . _ - + only: "
+                "our mail server cannot deliver to this address."
+            )
+        ) from error
     except ValueError as error:
         raise ValidationError(_l("Enter a valid email address.")) from error
 
@@ -26,18 +45,19 @@ def valid_timezone(form: Form, field: Field) -> None:
         raise ValidationError(_l("Choose a time zone from the list, for example America/Santiago."))
 
 
-# Tabs and line breaks belong in multi-line text; every other control character is refused.
-_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Tabs and line breaks belong in multi-line text; every other control character is refused
+# (webinars.text.has_control_characters: the one rule of forms, services and the API).
 
 
 def single_line_text(form: Form, field: Field) -> None:
-    if _CONTROL_IN_LINE.search(field.data or ""):
+    """Names, titles, subjects, URLs: no control characters, line breaks and tabs included."""
+    if isinstance(field.data, str) and has_control_characters(field.data):
         raise ValidationError(_l("Remove the control characters (line breaks, tabs) from this field."))
 
 
 def multi_line_text(form: Form, field: Field) -> None:
-    if _CONTROL_IN_TEXT.search(field.data or ""):
+    """Descriptions and messages: line breaks and tabs, but no other control characters."""
+    if isinstance(field.data, str) and has_control_characters(field.data, multiline=True):
         raise ValidationError(_l("Remove the control characters from this field."))
 
 
@@ -51,7 +71,7 @@ def web_link(form: Form, field: Field) -> None:
         parts.scheme not in ("http", "https")
         or not parts.hostname
         or any(character.isspace() for character in value)
-        or _CONTROL_IN_LINE.search(value)
+        or has_control_characters(value)
     ):
         raise ValidationError(_l("Enter a web address starting with https:// or http://."))
 
@@ -72,6 +92,84 @@ def one_per_line(max_items: int, max_length: int) -> Callable[[Form, Field], Non
 def split_lines(text: str) -> list[str]:
     """The non-empty lines of ``text``, with their inner whitespace collapsed, in order."""
     return [" ".join(line.split()) for line in (text or "").splitlines() if line.strip()]
+
+
+def year_in_range(form: Form, field: Field) -> None:
+    value = field.data
+    if isinstance(value, date | datetime) and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(
+            _l("Choose a date between %(first)s and %(last)s.", first=EARLIEST_YEAR, last=LATEST_YEAR)
+        )
+
+
+_TEXT_RULES = {single_line_text, multi_line_text}
+
+
+def _rules_for(field: Field, *, bound_years: bool) -> list[Any]:
+    if any(rule in _TEXT_RULES for rule in field.validators):
+        return []  # the form chose the rule for this field itself
+    if isinstance(field, TextAreaField):
+        return [multi_line_text]
+    if isinstance(field, StringField):  # also URL, email, password and hidden fields
+        return [single_line_text]
+    if isinstance(field, DateField | DateTimeField) and bound_years:
+        return [year_in_range]
+    return []
+
+
+class _SafeMeta(DefaultMeta):
+    # A form whose service bounds its dates with a rule of its own (and a message that says more)
+    # sets this to False in its Meta.
+    bound_years = True
+
+    def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
+        field: Field = super().bind_field(form, unbound_field, options)
+        rules = _rules_for(field, bound_years=self.bound_years)
+        if rules:
+            # Before the field's own validators: Optional() and DataRequired() stop the chain, and
+            # an empty value has nothing to refuse anyway.
+            field.validators = [*rules, *field.validators]
+        return field
+
+
+class BaseForm(FlaskForm):
+    """Every page form: CSRF from Flask-WTF, and the shared rules for text and dates."""
+
+    class Meta(_SafeMeta):
+        pass
+
+
+class BaseSubForm(Form):
+    """Forms nested in a page form (FormField), with the same shared rules."""
+
+    class Meta(_SafeMeta):
+        pass
+
+
+def text_errors(
+    *, one_line: dict[str, str | None] | None = None, multiline: dict[str, str | None] | None = None
+) -> dict[str, str]:
+    """The same rules for services (CLI, API, forms alike): field name -> message, for RuleError."""
+    errors: dict[str, str] = {}
+    for name, value in (one_line or {}).items():
+        if has_control_characters(value):
+            errors[name] = str(_l("Remove the control characters (line breaks, tabs) from this field."))
+    for name, value in (multiline or {}).items():
+        if has_control_characters(value, multiline=True):
+            errors[name] = str(_l("Remove the control characters from this field."))
+    return errors
+
+
+def date_errors(values: dict[str, date | datetime | None]) -> dict[str, str]:
+    wrong = [
+        name
+        for name, value in values.items()
+        if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR
+    ]
+    if not wrong:  # no message to translate: the locale is not looked up (and cached) before a request
+        return {}
+    message = str(_l("Choose a date between %(first)s and %(last)s.", first=EARLIEST_YEAR, last=LATEST_YEAR))
+    return dict.fromkeys(wrong, message)
 
 
 def valid_origins(form: Form, field: Field) -> None:
@@ -98,11 +196,9 @@ def valid_origins(form: Form, field: Field) -> None:
         raise ValidationError(_l("List at most %(count)s origins.", count=MAX_EMBED_ORIGINS)) from error
 
 
-_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def no_control_characters(form: Form, field: Field) -> None:
-    """Typed text keeps its line breaks and tabs, never other control characters."""
+    """Typed text keeps its line breaks and tabs, never other control characters (the rule
+    ``BaseForm`` gives every text area; for lists of values, as multiple-choice answers, too)."""
     values = field.data if isinstance(field.data, list) else [field.data]
-    if any(isinstance(value, str) and _CONTROL_EXCEPT_LINES.search(value) for value in values):
+    if any(isinstance(value, str) and has_control_characters(value, multiline=True) for value in values):
         raise ValidationError(_l("Remove the invisible control characters from this text."))

@@ -1,7 +1,8 @@
 """Fixtures for browser tests: the app served over real HTTP, and a Chromium page driven by Playwright.
 
 Browser tests run on SQLite only: the ``backend`` fixture below replaces the parametrized one of
-tests/conftest.py, so each of them runs once.
+tests/conftest.py, so each of them runs once. Without Playwright installed, every module here is
+reported as skipped instead of failing to import (and fails under CI=true, like any missing part).
 """
 
 from __future__ import annotations
@@ -9,16 +10,44 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.helpers import free_port, require
+from tests.helpers import free_port, missing, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+
+def _why_playwright_is_missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as error:
+        return f"Playwright is not installed (pip install -e '.[dev]'): {error}"
+    return None
+
+
+PLAYWRIGHT_MISSING = _why_playwright_is_missing()
+
+
+class _WithoutPlaywright(pytest.Module):
+    """A browser test module on a machine without Playwright: never imported, reported as missing."""
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        missing(PLAYWRIGHT_MISSING or "Playwright is not installed")
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    # Each module here imports playwright at its top, as any test would; this hook keeps that import
+    # from running where it cannot succeed, so new browser modules need no guard of their own.
+    if PLAYWRIGHT_MISSING is None:
+        return None
+    return _WithoutPlaywright.from_parent(parent, path=module_path)
+
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -4,18 +4,14 @@ errors; a webinar goes from upcoming to live to past on the pages as the (inject
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Page, expect
 
 from tests.factories import make_event, make_registration
-from tests.helpers import FrozenClock, import_or_skip
+from tests.helpers import FrozenClock
 from webinars.extensions import db
-
-expect = import_or_skip("playwright.sync_api", "Playwright is not installed (pip install -e '.[dev]')").expect
-if TYPE_CHECKING:
-    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 

@@ -2,29 +2,24 @@
 
 The first administrator sets the site up, creates a one-seat webinar (after a failed attempt), and
 publishes it; two visitors register, the second lands on the waitlist; the first cancels through the
-private link from their email, and the second is promoted.
+private link from their email, and the second is promoted. Someone signing up again with the first
+visitor's address changes nothing; she registers again herself from her own link.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from tests.helpers import import_or_skip
 from webinars.extensions import db
 from webinars.mail import worker
-from webinars.models import OutboxMessage
-
-# Outside CI a machine without Playwright skips this module; under CI=true it fails to collect.
-expect = import_or_skip("playwright.sync_api", "Playwright is not installed (pip install -e '.[dev]')").expect
-if TYPE_CHECKING:
-    from playwright.sync_api import Page
+from webinars.models import OutboxMessage, Registration
 
 TITLE = "Smart Specialisation in Practice"
 JOIN_URL = "https://meet.example.org/room-42"
@@ -171,3 +166,18 @@ def test_organizer_publishes_and_attendees_register_cancel_and_get_promoted(
     page.goto(manage_link(live_app, live_server, "jon@example.org", "promoted"))
     expect(page.get_by_text("Confirmed", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name=JOIN_URL)).to_be_visible()
+
+    # 7. Someone signs up again with the first visitor's address: the same answer as any sign-up, and
+    # her cancelled registration stays as it was. From her own link she registers again herself
+    # (on the waitlist: the seat is taken).
+    page.goto(public_url)
+    register(page, "Someone Else", "camila@example.org", "Join the waitlist")
+    page.goto(manage_link(live_app, live_server, "camila@example.org", "registration_cancelled"))
+    expect(page.get_by_text("You cancelled this registration.")).to_be_visible()
+    page.get_by_role("button", name="Register again").click()
+    expect(page.get_by_role("status")).to_contain_text("You are on the waitlist again")
+    expect(page.get_by_text("Waitlisted", exact=True)).to_be_visible()
+    with live_app.app_context():
+        names = set(db.session.scalars(select(Registration.name)))
+        db.session.remove()
+    assert names == {"Camila Rojas", "Jon Aguirre"}

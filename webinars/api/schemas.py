@@ -14,13 +14,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..models import EventStatus, RegistrationStatus
-from ..text import normalise_email, normalise_origin
+from ..text import has_control_characters, normalise_email, normalise_origin
 from ..timefmt import is_timezone
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _SLUG = re.compile(SLUG_PATTERN)
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_MULTI_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -35,8 +33,8 @@ class Line(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        pattern = _CONTROL_MULTI_LINE if self.multi_line else _CONTROL_ONE_LINE
-        if pattern.search(text) or _SURROGATE.search(text):
+        # The rule every form and service applies (webinars.text), so the API accepts nothing more.
+        if has_control_characters(text, multiline=self.multi_line) or _SURROGATE.search(text):
             raise ValidationError("Control characters are not allowed.")
         return text
 
@@ -86,7 +84,7 @@ class WebUrl(fields.Url):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _CONTROL_ONE_LINE.search(text) or _SURROGATE.search(text):
+        if has_control_characters(text) or _SURROGATE.search(text):
             raise ValidationError("Control characters are not allowed.")
         return text
 

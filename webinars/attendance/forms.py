@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
+from ..validators import BaseForm
 
-class ImportForm(FlaskForm):
+
+class ImportForm(BaseForm):
     report = FileField(
         _l("Participant report (CSV from Zoom, Microsoft Teams or Google Meet)"),
         validators=[FileRequired(_l("Choose the report file to upload."))],
@@ -31,5 +32,5 @@ class ImportForm(FlaskForm):
         self.report_bytes = data
 
 
-class MatchForm(FlaskForm):
+class MatchForm(BaseForm):
     registration = SelectField(_l("Registered person"), coerce=int, validate_choice=True)

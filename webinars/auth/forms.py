@@ -1,22 +1,21 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..models import TokenScope
-from ..validators import no_control_characters, valid_email
+from ..validators import BaseForm, no_control_characters, valid_email
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     remember = BooleanField(_l("Keep me signed in"))
 
 
-class AccountForm(FlaskForm):
+class AccountForm(BaseForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
@@ -30,7 +29,7 @@ class OrganizerForm(AccountForm):
     is_admin = BooleanField(_l("Administrator (can manage every webinar and organizer)"))
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(BaseForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(
         _l("Repeat the new password"),
@@ -42,15 +41,15 @@ class ChangePasswordForm(NewPasswordForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BaseForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
 
 
-class AccountStateForm(FlaskForm):
+class AccountStateForm(BaseForm):
     """Only the CSRF token: disabling or enabling an account is one button."""
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(BaseForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), no_control_characters])
     scope = RadioField(
         _l("Access"),

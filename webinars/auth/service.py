@@ -11,7 +11,7 @@ from ..database import writing
 from ..events.service import RuleError
 from ..extensions import db
 from ..models import User
-from ..text import normalise_email, single_line
+from ..text import has_control_characters, normalise_email, single_line
 from ..urls import external_url
 
 # Checked against when the address is unknown, so a login takes as long either way.
@@ -32,6 +32,8 @@ def needs_setup() -> bool:
 
 def create_user(email: str, name: str, password: str, *, is_admin: bool = False) -> User:
     address = normalise_email(email)
+    if has_control_characters(name):
+        raise ValueError("the name holds a line break or a control character")
     with writing():
         if db.session.execute(select(User.id).where(User.email == address)).first():
             raise AccountExists(address)

@@ -42,7 +42,7 @@ from .. import clock
 from ..events import queries
 from ..extensions import db
 from ..models import Event, EventKind, Series
-from ..text import render_markdown
+from ..text import clean_text, render_markdown, single_line
 from ..urls import external_url, site_host
 from . import ics
 
@@ -84,7 +84,7 @@ def build_calendar(events: list[Event], *, name: str, description: str, source: 
         vevent = ics.build_vevent(event, stamp=event.updated_at, private=False)
         categories = ([event.series.title] if event.series else []) + [tag.name for tag in event.tags]
         if categories:
-            vevent.add("categories", categories)
+            vevent.add("categories", [single_line(name) for name in categories])
         calendar.add_component(vevent)
     return calendar
 
@@ -245,4 +245,6 @@ def atom_feed() -> bytes:
         self_url=external_url("calendar.atom_feed"),
         site_url=external_url("events.index"),
     )
-    return body.encode("utf-8")
+    # XML 1.0 cannot hold control characters at all (not even escaped): whatever an older row holds
+    # is dropped, so one title can never make the whole feed unreadable.
+    return clean_text(body).encode("utf-8")

@@ -16,6 +16,7 @@ from icalendar import Calendar, vCalAddress, vText
 from icalendar import Event as VEvent
 
 from ..models import Event, Registration
+from ..text import ascii_address, clean_text, display_name, single_line
 from ..urls import external_url
 
 PRODID = "-//Webinars//Webinars calendar//EN"
@@ -32,18 +33,20 @@ def new_calendar(method: str) -> Calendar:
 
 def organizer_address(event: Event) -> vCalAddress:
     name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    organizer = vCalAddress(f"mailto:{address or 'webinars@localhost'}")
-    organizer.params["CN"] = vText(event.owner.name if event.owner else name or "Webinars")
+    organizer = vCalAddress(f"mailto:{ascii_address(address) if address else 'webinars@localhost'}")
+    organizer.params["CN"] = vText(display_name(event.owner.name if event.owner else name) or "Webinars")
     return organizer
 
 
-def attendee_address(registration: Registration) -> vCalAddress:
-    attendee = vCalAddress(f"mailto:{registration.email}")
-    attendee.params["CN"] = vText(registration.name)
+def attendee_address(registration: Registration, *, reply_wanted: bool = True) -> vCalAddress:
+    """The ATTENDEE line. A cancellation keeps PARTSTAT but asks for no reply (RFC 5546 3.2.5)."""
+    attendee = vCalAddress(f"mailto:{ascii_address(single_line(registration.email))}")
+    attendee.params["CN"] = vText(display_name(registration.name))
     attendee.params["CUTYPE"] = "INDIVIDUAL"
     attendee.params["ROLE"] = "REQ-PARTICIPANT"
     attendee.params["PARTSTAT"] = "NEEDS-ACTION"
-    attendee.params["RSVP"] = "TRUE"
+    if reply_wanted:
+        attendee.params["RSVP"] = "TRUE"
     return attendee
 
 
@@ -56,13 +59,15 @@ def build_vevent(event: Event, *, stamp: datetime, private: bool, cancelled: boo
     vevent.add("dtstamp", stamp)
     vevent.add("dtstart", event.starts_at)
     vevent.add("dtend", event.ends_at)
-    vevent.add("summary", event.title)
-    lines = [event.summary] if event.summary else []
-    if private and event.join_url:
-        lines.append(_("Join: %(url)s", url=event.join_url))
+    # Older rows may hold control characters the forms now refuse: they are dropped here, never raised.
+    vevent.add("summary", single_line(event.title))
+    join_url = single_line(event.join_url).replace(" ", "%20")
+    lines = [clean_text(event.summary)] if event.summary else []
+    if private and join_url:
+        lines.append(_("Join: %(url)s", url=join_url))
     lines.append(_("Details: %(url)s", url=page_url))
     vevent.add("description", "\n\n".join(lines))
-    location = event.join_url if private and event.join_url else page_url
+    location = join_url if private and join_url else page_url
     vevent.add("location", location)
     vevent.add("url", location)
     vevent.add("status", "CANCELLED" if cancelled or event.is_cancelled else "CONFIRMED")
@@ -95,6 +100,6 @@ def cancel(event: Event, registration: Registration, *, stamp: datetime) -> Cale
     """METHOD:CANCEL, for a cancelled webinar or an attendee who cancelled."""
     calendar = new_calendar("CANCEL")
     vevent = build_vevent(event, stamp=stamp, private=False, cancelled=True)
-    vevent.add("attendee", attendee_address(registration))
+    vevent.add("attendee", attendee_address(registration, reply_wanted=False))
     calendar.add_component(vevent)
     return calendar

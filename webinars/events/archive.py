@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
@@ -14,10 +13,11 @@ from wtforms.validators import Length, Optional
 from .. import topics
 from ..extensions import db
 from ..models import Event, Series, Tag, event_tag
+from ..validators import BaseForm
 from . import queries
 
 
-class ArchiveFilterForm(FlaskForm):
+class ArchiveFilterForm(BaseForm):
     """No CSRF token: the form only reads, and its URL is meant to be shared and bookmarked."""
 
     class Meta:

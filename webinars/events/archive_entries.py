@@ -23,6 +23,7 @@ from ..database import writing
 from ..extensions import db
 from ..models import Event, EventKind, EventStatus, Series, User
 from ..series.service import can_manage
+from ..validators import text_errors
 from .service import EventData, RuleError, apply_changes, new_event
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -48,14 +49,29 @@ class ArchiveEntryData:
     attendance_reported: int | None = None
 
 
+def _end_of(data: ArchiveEntryData) -> datetime:
+    try:
+        return data.starts_at + timedelta(minutes=data.duration_minutes)
+    except OverflowError:  # a date at the end of the calendar: far in the future, never a crash
+        return datetime.max.replace(tzinfo=UTC)
+
+
 def check_entry(
     editor: User, data: ArchiveEntryData, *, event: Event | None = None, numbers_in_file: Iterable[int] = ()
 ) -> dict[str, str]:
     """What the rules refuse in ``data``, as field -> message (empty when all is well)."""
-    errors: dict[str, str] = {}
+    errors = text_errors(
+        one_line={
+            "title": data.title,
+            "recording_url": data.recording_url,
+            "tags": ",".join(data.tags),
+            "speakers": "".join(name + (affiliation or "") for name, affiliation in data.speakers),
+        },
+        multiline={"summary": data.summary, "recording_summary": data.recording_summary},
+    )
     if data.starts_at < EARLIEST:
         errors["date"] = str(_l("The date must be on or after 1 January 2000."))
-    elif data.starts_at + timedelta(minutes=data.duration_minutes) > clock.now():
+    elif _end_of(data) > clock.now():
         errors["date"] = str(
             _l("An archive entry is for a webinar that has ended; plan a future one as a new webinar.")
         )

@@ -10,11 +10,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     DateField,
-    Form,
     HiddenField,
     IntegerField,
     SelectField,
@@ -29,7 +27,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import topics
 from ..models import Event
-from ..validators import multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
+from ..validators import (
+    BaseForm,
+    BaseSubForm,
+    multi_line_text,
+    one_per_line,
+    single_line_text,
+    valid_timezone,
+    web_link,
+)
 from .archive_entries import ArchiveEntryData
 from .forms import (
     check_speaker_lines,
@@ -44,6 +50,10 @@ from .forms import (
 
 class _EntryFields:
     """The fields of an archive entry, named as the columns of an import file."""
+
+    class Meta:
+        # archive_entries.check_entry bounds the date: on or after 2000, and already ended.
+        bound_years = False
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), single_line_text])
     date = DateField(_l("Date"), validators=[InputRequired(_l("Give the date as YYYY-MM-DD."))])
@@ -93,7 +103,7 @@ class _EntryFields:
         )
 
 
-class ArchiveRowForm(_EntryFields, Form):
+class ArchiveRowForm(_EntryFields, BaseSubForm):
     """One row of an import file (no CSRF token: the import form carries it)."""
 
     topics = TextAreaField(
@@ -110,7 +120,7 @@ class ArchiveRowForm(_EntryFields, Form):
         return self.entry_data(series_id, topics.parse(self.topics.data or ""))
 
 
-class ArchiveEntryForm(_EntryFields, FlaskForm):
+class ArchiveEntryForm(_EntryFields, BaseForm):
     series = SelectField(
         _l("Series"), coerce=int, choices=[SelectChoice(0, "—")], default=0, validate_choice=True
     )
@@ -143,7 +153,7 @@ class ArchiveEntryForm(_EntryFields, FlaskForm):
         show_topics(self, [tag.name for tag in event.tags])
 
 
-class ArchiveImportForm(FlaskForm):
+class ArchiveImportForm(BaseForm):
     file = FileField(
         _l("CSV or Excel file"),
         validators=[Optional(), FileAllowed(["csv", "xlsx", "txt"], _l("Choose a .csv or .xlsx file."))],

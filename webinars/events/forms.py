@@ -5,12 +5,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -29,6 +27,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import topics
 from ..models import DEFAULT_REMINDER_OFFSETS, Event
 from ..validators import (
+    BaseForm,
+    BaseSubForm,
     multi_line_text,
     one_per_line,
     single_line_text,
@@ -97,7 +97,7 @@ def speakers_from_lines(text: str) -> list[tuple[str, str]]:
     return speakers
 
 
-def check_speaker_lines(form: Form, field: TextAreaField) -> None:
+def check_speaker_lines(form: BaseForm, field: TextAreaField) -> None:
     for name, affiliation in speakers_from_lines(field.data or ""):
         if len(name) > 120 or len(affiliation) > 200:
             raise ValidationError(
@@ -112,19 +112,19 @@ def speakers_as_lines(speakers: list[tuple[str, str]]) -> str:
     return "\n".join(f"{name}, {affiliation}" if affiliation else name for name, affiliation in speakers)
 
 
-class ScheduleFields(FlaskForm):
+class ScheduleFields(BaseForm):
     """What the schedule form shares with the topics helpers (see series.forms.ScheduleForm)."""
 
     suggested_topics = suggested_topics_field()
     tags = topics_field()
 
 
-class SpeakerForm(Form):
+class SpeakerForm(BaseSubForm):
     name = StringField(_l("Speaker name"), validators=[Optional(), Length(max=120)])
     affiliation = StringField(_l("Affiliation"), validators=[Optional(), Length(max=200)])
 
 
-class EventForm(FlaskForm):
+class EventForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), single_line_text])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500), multi_line_text])
     description = TextAreaField(
@@ -251,7 +251,7 @@ class EventForm(FlaskForm):
             self.speakers.append_entry()
 
 
-class TopicListForm(FlaskForm):
+class TopicListForm(BaseForm):
     topics = TextAreaField(
         _l("Suggested topics (one per line: English | Español | Português)"),
         validators=[Optional(), Length(max=30000), multi_line_text],

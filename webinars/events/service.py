@@ -29,6 +29,7 @@ from ..registrations.service import fill_from_waitlist
 from ..series.service import next_number
 from ..text import slugify
 from ..urls import site_host
+from ..validators import date_errors, text_errors
 
 # A change to any of these moves the calendar entry: attendees get an updated invitation.
 SIGNIFICANT_FIELDS = ("title", "starts_at", "duration_minutes", "join_url")
@@ -85,7 +86,20 @@ class EventData:
 
 
 def _check(data: EventData, event: Event | None) -> None:
-    errors: dict[str, str] = {}
+    errors = text_errors(
+        one_line={
+            "title": data.title,
+            "join_url": data.join_url,
+            "timezone": data.timezone,
+            "reminders": data.reminder_offsets,
+            "tags": ",".join(data.tags),
+            "speakers": "".join(name + (affiliation or "") for name, affiliation in data.speakers),
+        },
+        multiline={"summary": data.summary, "description": data.description_md},
+    )
+    errors.update(date_errors({"start_date": data.starts_at, "deadline_date": data.registration_deadline}))
+    if errors:  # the checks below compute with these values
+        raise RuleError(errors)
     now = clock.now()
     moved = event is None or data.starts_at != event.starts_at
     archived = event is not None and event.is_archive_entry

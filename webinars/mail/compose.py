@@ -16,41 +16,73 @@ from __future__ import annotations
 
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime, parseaddr
 
 from ..models import OutboxMessage
+from ..text import ascii_address, clean_text, display_name, single_line
+
+
+def _address(name: str, address: str) -> Address:
+    local, _, domain = ascii_address(single_line(address)).rpartition("@")
+    return Address(display_name=display_name(name), username=local, domain=domain or "localhost")
 
 
 def sender_address(default_sender: str) -> Address:
     name, address = parseaddr(default_sender)
-    local, _, domain = address.partition("@")
-    return Address(display_name=name, username=local, domain=domain or "localhost")
+    return _address(name, address if "@" in address else f"{address}@localhost")
 
 
-# RFC 5322 allows 998 characters a line; not folding keeps headers such as List-Unsubscribe on one
-# line, where some receivers expect them. CRLF line endings as SMTP requires.
-POLICY = SMTP.clone(max_line_length=998)
+# The stock SMTP policy (CRLF line endings, folded headers), with lines of 76 instead of 78. The
+# stock folder fills a continuation line to the limit with one encoded word, which at 78 makes words
+# of 77 characters where RFC 2047 allows 75; at 76 every word fits. The same limit gives quoted-
+# printable and base64 lines of at most 76 (RFC 2045). smtplib switches to the UTF-8 form of the
+# policy by itself when an address needs SMTPUTF8.
+POLICY = SMTP.clone(max_line_length=76)
+
+
+class _UnbreakableURLHeader(str):
+    """A header that holds one ``<URL>`` (List-Unsubscribe).
+
+    The stock folder would turn a URL longer than a line into encoded words, which no mail client
+    decodes in that header. Folded before the value instead, the URL sits alone on its continuation
+    line: as short as it can be, and still a URL.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, url: str) -> _UnbreakableURLHeader:
+        header = super().__new__(cls, f"<{single_line(url)}>")
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        line = f"{self.name}: {self}"
+        if len(line) <= (policy.max_line_length or len(line)):
+            return line + policy.linesep
+        return f"{self.name}:{policy.linesep} {self}{policy.linesep}"
 
 
 def build_mime(message: OutboxMessage, *, sender: str) -> EmailMessage:
     mime = EmailMessage(policy=POLICY)
     mime["From"] = sender_address(sender)
-    local, _, domain = message.recipient.partition("@")
-    mime["To"] = Address(display_name=message.recipient_name, username=local, domain=domain)
-    mime["Subject"] = message.subject
+    mime["To"] = _address(message.recipient_name, message.recipient)
+    # Titles and subjects of older rows may hold what the forms now refuse: a header never carries it.
+    mime["Subject"] = single_line(message.subject)
     mime["Date"] = format_datetime(message.created_at)
     mime["Message-ID"] = message.message_id
     mime["Auto-Submitted"] = "auto-generated"
     if message.unsubscribe_url:
         # RFC 8058 one-click unsubscribe, as large mailbox providers require for bulk mail.
-        mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mime["List-Unsubscribe"] = _UnbreakableURLHeader("List-Unsubscribe", message.unsubscribe_url)
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
     # Quoted-printable keeps every line 7-bit: no reliance on the relay's 8BITMIME support.
-    mime.set_content(message.body_text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    mime.set_content(clean_text(message.body_text), subtype="plain", charset="utf-8", cte="quoted-printable")
     if message.body_html:
-        mime.add_alternative(message.body_html, subtype="html", charset="utf-8", cte="quoted-printable")
+        mime.add_alternative(
+            clean_text(message.body_html), subtype="html", charset="utf-8", cte="quoted-printable"
+        )
     if message.ics and message.ics_method:
         if not message.body_html:
             mime.make_alternative()

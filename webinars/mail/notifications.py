@@ -31,14 +31,18 @@ SUBJECTS = {
     "event_cancelled": lambda e: _("Cancelled: %(title)s", title=e.full_title),
     "invite_resent": lambda e: _("Your invitation: %(title)s", title=e.full_title),
     "recording": lambda e: _("Recording available: %(title)s", title=e.full_title),
+    "manage_link": lambda e: _("Your registration: %(title)s", title=e.full_title),
     "registration_pending": lambda e: _("We received your request: %(title)s", title=e.full_title),
     "registration_declined": lambda e: _("Your request was not accepted: %(title)s", title=e.full_title),
 }
 
-# kinds that carry the invitation (REQUEST) and therefore the join link
-INVITE_KINDS = {"registration_confirmed", "promoted", "event_updated", "invite_resent", "reminder"}
+# Kinds that carry the invitation (METHOD:REQUEST). Only these: a reminder sent as a REQUEST would
+# re-add an event the person deleted, and Outlook would show it as a new meeting request each time.
+INVITE_KINDS = {"registration_confirmed", "promoted", "event_updated", "invite_resent"}
 # Bulk kinds: they carry a one-click unsubscribe (RFC 8058) and are not sent to people who opted out.
 BULK_KINDS = {"reminder", "message", "recording"}
+# Kinds worth sending only before the webinar starts; the worker withholds them afterwards.
+TIMELY_KINDS = {"reminder"}
 
 _UNSUBSCRIBE_SALT = "webinars-unsubscribe"
 

@@ -5,13 +5,75 @@ from __future__ import annotations
 import os
 import smtplib
 import tempfile
+from contextlib import suppress
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Protocol, Self
 
 
 class PermanentFailure(Exception):
-    """The server refused this message for good (a 5xx answer): retrying will not help."""
+    """This message cannot be delivered, and retrying will not help: the relay refused the recipient
+    or the content for good (a 5xx answer), or needs something it does not offer (SMTPUTF8)."""
+
+
+class TransientFailure(Exception):
+    """The relay deferred this one message (a 4xx answer to its recipient or content): retry later."""
+
+
+class RelayUnavailable(Exception):
+    """The relay as a whole cannot take mail now: unreachable, the connection dropped, or it refused
+    the session. ``in_flight``: a message was being sent when it happened; ``dropped``: the
+    connection broke in the middle of that message (which may be the message's doing)."""
+
+    def __init__(self, reason: str, *, in_flight: bool = False, dropped: bool = False) -> None:
+        super().__init__(reason)
+        self.in_flight = in_flight
+        self.dropped = dropped
+
+
+# 421: the server is closing the whole session (RFC 5321 4.2.3), whatever command it answers.
+_SESSION_CLOSING = 421
+# 552 to MAIL FROM: the declared SIZE of this message is too large.
+_TOO_LARGE = 552
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = (
+            error.smtp_error.decode(errors="replace")
+            if isinstance(error.smtp_error, bytes)
+            else error.smtp_error
+        )
+        return f"{error.smtp_code} {text}"
+    return f"{type(error).__name__}: {error}"
+
+
+def classify(error: Exception, *, in_flight: bool) -> Exception:
+    """The outcome an SMTP error means, as one of the three failures above."""
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return PermanentFailure(f"the mail server does not offer what this message needs: {error}")
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        answers = "; ".join(f"{code} {text!r}" for code, text in error.recipients.values())
+        if _SESSION_CLOSING in codes:
+            return RelayUnavailable(answers, in_flight=in_flight)
+        if codes and all(500 <= code < 600 for code in codes):
+            return PermanentFailure(answers)
+        return TransientFailure(answers)
+    if isinstance(error, smtplib.SMTPSenderRefused) and error.smtp_code != _TOO_LARGE:
+        # Every message has the same sender: a refusal is about the session, not this message.
+        return RelayUnavailable(_describe(error), in_flight=in_flight)
+    if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
+        return RelayUnavailable(_describe(error), in_flight=in_flight, dropped=in_flight)
+    if isinstance(error, smtplib.SMTPResponseException):
+        if error.smtp_code == _SESSION_CLOSING:
+            return RelayUnavailable(_describe(error), in_flight=in_flight)
+        if 500 <= error.smtp_code < 600:
+            return PermanentFailure(_describe(error))
+        return TransientFailure(_describe(error))
+    if isinstance(error, smtplib.SMTPException):
+        return RelayUnavailable(_describe(error), in_flight=in_flight)
+    return error
 
 
 class Transport(Protocol):
@@ -35,10 +97,14 @@ class FolderTransport:
 
     def send(self, message: EmailMessage) -> None:
         name = str(message["Message-ID"]).strip("<>").replace("/", "_") + ".eml"
-        fd, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(message.as_bytes())
-        os.replace(temporary, os.path.join(self.folder, name))
+        data = message.as_bytes()  # content faults raise here, before the folder is touched
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, os.path.join(self.folder, name))
+        except OSError as error:  # a full or missing folder is the outlet's fault, as an outage is
+            raise RelayUnavailable(f"{type(error).__name__}: {error}") from error
 
 
 class SMTPTransport:
@@ -63,12 +129,24 @@ class SMTPTransport:
 
     def __enter__(self) -> Self:
         cls = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
-        connection = cls(self.host, self.port, timeout=self.timeout)
+        try:
+            connection = cls(self.host, self.port, timeout=self.timeout)
+        except (smtplib.SMTPException, OSError) as error:
+            raise RelayUnavailable(_describe(error)) from error
         try:
             if self.use_tls and not self.use_ssl:
                 connection.starttls()
             if self.username:
                 connection.login(self.username, self.password or "")
+            # EHLO now rather than with the first message, so a relay that accepts connections but
+            # refuses the session counts as unavailable before any message is at stake.
+            if connection.ehlo_resp is None and connection.helo_resp is None:
+                code, answer = connection.ehlo()
+                if not 200 <= code < 300:
+                    raise smtplib.SMTPHeloError(code, answer)
+        except (smtplib.SMTPException, OSError) as error:
+            connection.close()
+            raise RelayUnavailable(_describe(error)) from error
         except BaseException:
             connection.close()
             raise
@@ -87,15 +165,19 @@ class SMTPTransport:
         self.connection = None
 
     def send(self, message: EmailMessage) -> None:
+        """Send one message. Raises PermanentFailure, TransientFailure or RelayUnavailable for what
+        the relay answered, or whatever building the message's bytes raised (its own fault)."""
         assert self.connection is not None, "use the transport as a context manager"
         try:
             self.connection.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            codes = [code for code, _ in error.recipients.values()]
-            if codes and all(500 <= code < 600 for code in codes):
-                raise PermanentFailure(str(error)) from error
-            raise
-        except smtplib.SMTPResponseException as error:
-            if 500 <= error.smtp_code < 600 and not isinstance(error, smtplib.SMTPServerDisconnected):
-                raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
+        except (smtplib.SMTPException, OSError) as error:
+            outcome = classify(error, in_flight=True)
+            if outcome is error:
+                raise
+            raise outcome from error
+        except Exception:
+            # The content failed to serialise. smtplib flattens before its first command, but reset
+            # anyway, so whatever was under way cannot spill into the next message's transaction.
+            with suppress(smtplib.SMTPException, OSError):
+                self.connection.rset()
             raise

@@ -3,6 +3,10 @@
 Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers on several machines never
 take the same message; on SQLite the claim runs under the database's single write lock. A claimed
 message carries a lease (locked_until): if its worker dies, another takes it once the lease ends.
+
+Each message is settled on its own: whatever its rendering, building or sending raises decides its
+fate alone (sent, deferred, failed, withheld). Only RelayUnavailable stops a batch, and then the
+relay, not the messages, takes the blame: see ``health``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,18 @@ from sqlalchemy.orm import Session, joinedload
 from .. import clock
 from ..database import writing
 from ..extensions import db
-from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration
+from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 from ..ops.metrics import DELIVERIES
-from . import notifications
+from . import health, notifications
 from .compose import build_mime
-from .transport import FolderTransport, PermanentFailure, SMTPTransport, Transport
+from .transport import (
+    FolderTransport,
+    PermanentFailure,
+    RelayUnavailable,
+    SMTPTransport,
+    TransientFailure,
+    Transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +138,10 @@ class _Batch:
         with Session(db.engine, expire_on_commit=False) as session:
             self.messages = list(
                 session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+                    # The claim's order: a message put behind the others is sent after them.
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 )
             )
             unrendered = [m for m in self.messages if m.body_text is None]
@@ -149,6 +163,23 @@ class _Batch:
             self.broadcasts = {
                 b.id: b for b in session.scalars(select(Broadcast).where(Broadcast.id.in_(broadcast_ids)))
             }
+
+    def withheld_because(self, message: OutboxMessage) -> str | None:
+        """Why a message should not go out any more, or None. A reminder is worth sending only
+        before the start, for a webinar still on, to someone still registered."""
+        if message.kind not in notifications.TIMELY_KINDS:
+            return None
+        registration = self.registrations.get(message.registration_id or 0)
+        if registration is None:
+            return None  # settled as a permanent failure by content()
+        event = registration.event
+        if event.is_cancelled:
+            return "withheld: the webinar was cancelled"
+        if registration.status != RegistrationStatus.CONFIRMED:
+            return "withheld: the registration is no longer confirmed"
+        if clock.now() >= event.starts_at:
+            return "withheld: the webinar had already started when the message could be sent"
+        return None
 
     def content(self, message: OutboxMessage) -> dict[str, object]:
         """Render a message written without its bodies; {} when it already has them."""
@@ -190,9 +221,17 @@ def _give_back_unsettled() -> None:
     log.info("gave back %s message(s) claimed before a database outage", len(ids))
 
 
-def deliver_batch(transport_factory: Callable[[], Transport] = make_transport) -> int:
-    """Claim one batch and try to deliver it. Returns how many messages were claimed."""
+def deliver_batch(
+    transport_factory: Callable[[], Transport] = make_transport, *, ignore_pause: bool = False
+) -> int:
+    """Claim one batch and try to deliver it. Returns how many messages were claimed.
+
+    Nothing is claimed while the relay is known to be down and its pause has not run out, unless
+    ``ignore_pause`` (someone asked for delivery now).
+    """
     _give_back_unsettled()
+    if not ignore_pause and health.paused_until(clock.now()) is not None:
+        return 0
     ids = claim(current_app.config["WORKER_BATCH_SIZE"])
     if not ids:
         return 0
@@ -209,32 +248,93 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     batch = _Batch(ids)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     pending = list(batch.messages)
+    # The relay counts as back once it has answered a message, not merely accepted a connection: a
+    # relay that greets and then refuses every session stays down, and its pauses keep growing.
+    relay_was_down = health.relay_is_down()
     try:
         with transport_factory() as transport:
             while pending:
-                message = pending[0]
-                content: dict[str, object] = {}
-                try:
-                    content = batch.content(message)
-                    transport.send(build_mime(message, sender=sender))
-                except PermanentFailure as error:
-                    _retry_or_fail(message, str(error), permanent=True, **content)
-                else:
-                    _record(
-                        message.id,
-                        status=OutboxStatus.SENT,
-                        attempts=message.attempts + 1,
-                        sent_at=clock.now(),
-                        last_error=None,
-                        **content,
-                    )
-                    DELIVERIES.labels(outcome="sent").inc()
+                _settle(batch, pending[0], transport, sender)
                 pending.pop(0)
-    except Exception as error:  # connection lost or refused: every message not yet sent waits
-        reason = f"{type(error).__name__}: {error}"
-        for message in pending:
-            _retry_or_fail(message, reason, **batch.rendered.get(message.id, {}))
+                if relay_was_down:
+                    health.record_recovery()
+                    relay_was_down = False
+    except RelayUnavailable as error:
+        _wait_for_relay(pending, str(error), in_flight=error.in_flight, dropped=error.dropped)
     return len(ids)
+
+
+def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender: str) -> None:
+    """Deliver one message and record its outcome. Whatever goes wrong with this message settles
+    this message alone; only RelayUnavailable (and a database outage) leaves this function."""
+    content: dict[str, object] = {}
+    try:
+        reason = batch.withheld_because(message)
+        if reason:
+            _record(message.id, status=OutboxStatus.WITHHELD, last_error=reason)
+            DELIVERIES.labels(outcome="withheld").inc()
+            log.info("message %s to %s %s", message.id, message.recipient, reason)
+            return
+        content = batch.content(message)
+        transport.send(build_mime(message, sender=sender))
+    except (RelayUnavailable, SQLAlchemyError):
+        raise
+    except PermanentFailure as error:
+        _retry_or_fail(message, str(error), permanent=True, **content)
+    except TransientFailure as error:
+        _retry_or_fail(message, str(error), **content)
+    except Exception as error:  # rendering or building failed: the content itself cannot be sent
+        log.exception("message %s could not be built", message.id)
+        reason = f"the message could not be built: {type(error).__name__}: {error}"
+        _retry_or_fail(message, reason, permanent=True, **content)
+    else:
+        _record(
+            message.id,
+            status=OutboxStatus.SENT,
+            attempts=message.attempts + 1,
+            sent_at=clock.now(),
+            last_error=None,
+            **content,
+        )
+        DELIVERIES.labels(outcome="sent").inc()
+
+
+def _wait_for_relay(pending: list[OutboxMessage], reason: str, *, in_flight: bool, dropped: bool) -> None:
+    """Give the unsent messages back with their attempts untouched, and pause delivery as a whole.
+
+    A relay that cannot be reached, or that refuses the session (421, a refused sender), has no
+    message to blame, so an outage of any length spends no attempt; the message being sent then
+    goes behind the others (by the first retry delay), so a pattern that repeats on one message
+    cannot hold up the rest. When the connection breaks in the middle of a message, that one is
+    charged an attempt: the drop may be its doing, and a message that breaks every session must
+    end failed rather than be tried for ever.
+    """
+    if in_flight and pending:
+        head, pending = pending[0], pending[1:]
+        if dropped:
+            _retry_or_fail(head, f"the connection broke while sending: {reason}")
+        else:
+            delay = timedelta(seconds=current_app.config["MAIL_RETRY_DELAYS"][0])
+            _record(
+                head.id,
+                status=OutboxStatus.QUEUED,
+                last_error=f"waiting for the mail server: {reason}"[:2000],
+                next_attempt_at=clock.now() + delay,
+            )
+    if pending:
+        with writing():
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([message.id for message in pending]))
+                .values(
+                    status=OutboxStatus.QUEUED,
+                    locked_until=None,
+                    last_error=f"waiting for the mail server: {reason}"[:2000],
+                )
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+    health.record_outage(reason)
 
 
 # The retention purge looks for work at most this often per worker process.
@@ -265,13 +365,22 @@ def _purge_when_due() -> None:
         log.info("retention: replaced the personal data of %s registration(s)", purged)
 
 
-def deliver_due(transport_factory: Callable[[], Transport] = make_transport) -> int:
-    """Produce what is due and deliver until nothing is left. Returns how many messages were handled."""
+def deliver_due(
+    transport_factory: Callable[[], Transport] = make_transport, *, try_relay_now: bool = False
+) -> int:
+    """Produce what is due and deliver until nothing is left. Returns how many messages were handled.
+
+    ``try_relay_now`` tries the relay once even while its pause runs (``worker --once``: an operator
+    who asks for delivery after fixing the relay should not wait for the pause). If it is still
+    down, the new pause ends this pass.
+    """
     handled = 0
+    ignore_pause = try_relay_now
     while True:
         produced = produce_due()
         delivered = 0
-        while claimed := deliver_batch(transport_factory):
+        while claimed := deliver_batch(transport_factory, ignore_pause=ignore_pause):
+            ignore_pause = False
             delivered += claimed
         handled += delivered
         if not produced and not delivered:

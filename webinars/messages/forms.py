@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..validators import web_link
+from ..validators import BaseForm, web_link
 
 AUDIENCE_LABELS = {
     "confirmed": _l("Confirmed attendees"),
@@ -17,7 +16,7 @@ AUDIENCE_LABELS = {
 }
 
 
-class MessageForm(FlaskForm):
+class MessageForm(BaseForm):
     audience = RadioField(
         _l("Send to"),
         choices=[SelectChoice(key, AUDIENCE_LABELS[key]) for key in ("confirmed", "waitlisted", "all")],
@@ -30,7 +29,7 @@ class MessageForm(FlaskForm):
     send = SubmitField(_l("Send"))
 
 
-class RecordingForm(FlaskForm):
+class RecordingForm(BaseForm):
     recording_url = URLField(_l("Recording link"), validators=[Optional(), Length(max=500), web_link])
     recording_summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
     notify = SelectField(

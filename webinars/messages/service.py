@@ -7,7 +7,9 @@ to thousands of people never holds a web request, and the progress view can coun
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
@@ -26,6 +28,7 @@ from ..models import (
     RegistrationStatus,
     User,
 )
+from ..validators import text_errors
 
 CHUNK = 500
 
@@ -62,7 +65,14 @@ def audience_size(event_id: int, audience: str) -> int:
 def create(
     event: Event, author: User | None, *, audience: str, subject: str, body_md: str, kind: str = "message"
 ) -> Broadcast:
-    """Queue a message to ``audience``; the worker sends it. Commits."""
+    """Queue a message to ``audience``; the worker sends it. Commits.
+
+    Raises RuleError when the subject holds a line break or control character (it becomes a mail
+    header) or the body a control character.
+    """
+    errors = text_errors(one_line={"subject": subject}, multiline={"body": body_md})
+    if errors:
+        raise RuleError(errors)
     with writing():
         broadcast = Broadcast(
             event_id=event.id,
@@ -162,7 +172,10 @@ def progress(broadcast: Broadcast) -> Progress:
 
 def set_recording(event: Event, *, url: str, summary: str) -> None:
     """Save the recording. Refused (RuleError) before the webinar has started: there is nothing to
-    record yet, and the upcoming pages would offer to watch it."""
+    record yet, and the upcoming pages would offer to watch it; and for control characters."""
+    errors = text_errors(one_line={"recording_url": url}, multiline={"recording_summary": summary})
+    if errors:
+        raise RuleError(errors)
     if url.strip() and not event.has_started:
         raise RuleError({"recording_url": _("A recording can be added once the webinar has started.")})
     with writing():
@@ -182,3 +195,28 @@ def unsubscribe(registration: Registration) -> None:
         if registration.unsubscribed_at is None:
             registration.unsubscribed_at = clock.now()
         db.session.commit()
+
+
+def failed_count(event_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.event_id == event_id, OutboxMessage.status == OutboxStatus.FAILED
+            )
+        )
+        or 0
+    )
+
+
+def period_in_zone(
+    zone: str, first_day: date | None, last_day: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """Whole days in ``zone`` as UTC bounds: from the start of the first to the end of the last."""
+    tz = ZoneInfo(zone)
+    since = datetime.combine(first_day, time(), tzinfo=tz).astimezone(UTC) if first_day else None
+    until = (
+        datetime.combine(last_day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+        if last_day
+        else None
+    )
+    return since, until

@@ -13,6 +13,7 @@ from ..events.manage import owned_event
 from ..events.service import RuleError
 from ..extensions import db
 from ..mail import notifications, outbox
+from ..mail.forms import RetryFailedForm
 from ..models import Broadcast, OutboxMessage, OutboxStatus, Registration
 from . import service
 from .forms import AUDIENCE_LABELS, MessageForm, RecordingForm
@@ -145,7 +146,24 @@ def emails(event_id: int) -> ResponseReturnValue:
         status=status,
         statuses=list(OutboxStatus),
         action_form=FlaskForm(),
+        retry_form=RetryFailedForm(formdata=None),
+        failed=service.failed_count(event.id),
     )
+
+
+@bp.route("/emails/retry-failed", methods=["POST"])
+def retry_failed(event_id: int) -> ResponseReturnValue:
+    event = owned_event(event_id)
+    form = RetryFailedForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("followup.emails", event_id=event.id, status="failed"))
+    since, until = service.period_in_zone(event.timezone, form.since.data, form.until.data)
+    count = outbox.retry_failed(event_id=event.id, since=since, until=until)
+    flash(_("%(count)s failed email(s) queued again.", count=count), "success")
+    return redirect(url_for("followup.emails", event_id=event.id))
 
 
 @bp.route("/emails/<int:message_id>/retry", methods=["POST"])

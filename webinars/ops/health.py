@@ -44,7 +44,17 @@ def mail_relay_health() -> tuple[bool, str] | None:
     the metrics show ``webinars_mail_relay_healthy``. Until the worker records that state, nothing is
     known and neither reports it.
     """
-    return None
+    from ..mail.health import delivery_health
+
+    state = delivery_health()
+    if not state.known:
+        return None
+    if state.ok:
+        return True, "accepting mail"
+    since = state.down_since.isoformat() if state.down_since else "?"
+    retry = state.paused_until.isoformat() if state.paused_until else "now"
+    tries = state.consecutive_failures
+    return False, f"unavailable since {since} ({tries} tries), next try {retry}: {state.last_error}"
 
 
 def readiness() -> Readiness:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
@@ -19,12 +18,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import Question, QuestionKind
-from ..validators import no_control_characters
+from ..validators import BaseForm, no_control_characters
 from . import service
 from .service import KIND_LABELS, LONG_TEXT_MAX, SHORT_TEXT_MAX, QuestionData
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(BaseForm):
     kind = SelectField(
         _l("Kind of question"),
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..models import Event, Question
 from ..timefmt import is_timezone
-from ..validators import single_line_text, valid_email
+from ..validators import BaseForm, valid_email
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(BaseForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
@@ -48,11 +47,11 @@ def registration_form_for(event: Event, locale: str) -> RegistrationForm:
     return form
 
 
-class CancelForm(FlaskForm):
+class CancelForm(BaseForm):
     """Only the CSRF token: cancelling is one button."""
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(BaseForm):
     """Approve or decline sign-ups; the reason goes into the email of those declined."""
 
     reason = TextAreaField(
@@ -60,12 +59,10 @@ class DecisionForm(FlaskForm):
     )
 
 
-class AddPersonForm(FlaskForm):
+class AddPersonForm(BaseForm):
     """An organizer adds someone by hand (a speaker's guest, a sign-up received by phone)."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line_text])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
-    organisation = StringField(
-        _l("Organisation (optional)"), validators=[Optional(), Length(max=200), single_line_text]
-    )
+    organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
     send_invitation = BooleanField(_l("Send them the invitation email"), default=True)

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..mail import notifications
 from ..models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
 from ..questions.service import record_answers
-from ..text import new_token, normalise_email, single_line
+from ..text import has_control_characters, new_token, normalise_email, single_line
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
 RESEND_INTERVAL = timedelta(minutes=2)
@@ -96,10 +96,15 @@ def register(
     """Register ``email`` for ``event``: confirmed while seats remain, waitlisted when full; with
     approval mode, pending (no seat) until the organizer decides.
 
-    The same address twice never makes a second registration: the existing one is returned and its
-    email sent again, so the caller can answer exactly as for a new sign-up. Commits.
+    The same address twice never makes a second registration, and never changes the one there is:
+    whoever types an address is not necessarily its owner, so the name, organisation and language
+    stay, and a cancelled registration stays cancelled. The owner gets an email instead (their
+    invitation again, or for a cancelled registration the link to register again from their manage
+    page), so the caller can answer exactly as for a new sign-up. Commits.
     """
     address = normalise_email(email)
+    if has_control_characters(name) or has_control_characters(organisation):
+        raise ValueError("the name or organisation holds a line break or a control character")
     event_id = event.id
     with writing():
         check_open(event)
@@ -133,21 +138,24 @@ def register(
                     raise
             else:
                 return _notify(registration, created=True)
-        if existing.status == RegistrationStatus.CANCELLED:
-            existing.name = single_line(name) or existing.name
-            existing.organisation = single_line(organisation)
-            existing.timezone = timezone or existing.timezone
-            existing.locale = locale
-            existing.cancelled_at = None
-            if event.approval_required:
-                existing.status = RegistrationStatus.PENDING
-                db.session.flush()
-                return _notify(existing, created=False)
-            existing.status = RegistrationStatus.WAITLISTED
-            return _seat_and_notify(existing, created=False)
         _resend(existing)
         db.session.commit()
         return Outcome(existing, created=False)
+
+
+def register_again(registration: Registration) -> Outcome:
+    """The owner of a cancelled registration takes it up again, from their manage page. Commits."""
+    with writing():
+        check_open(registration.event)
+        if registration.status != RegistrationStatus.CANCELLED:
+            return Outcome(registration, created=False)
+        registration.cancelled_at = None
+        if registration.event.approval_required:
+            registration.status = RegistrationStatus.PENDING
+            db.session.flush()
+            return _notify(registration, created=False)
+        registration.status = RegistrationStatus.WAITLISTED
+        return _seat_and_notify(registration, created=False)
 
 
 def _find(event_id: int, address: str) -> Registration | None:
@@ -236,7 +244,8 @@ def decide(event: Event, registration_ids: list[int], *, approve_them: bool, rea
 
 
 def _resend(registration: Registration) -> None:
-    """Send the current status again, unless a message to this person went out moments ago."""
+    """Send the current status again (or, when cancelled, the manage link), unless a message to this
+    person went out moments ago."""
     recent = db.session.execute(
         select(OutboxMessage.id)
         .where(
@@ -247,7 +256,10 @@ def _resend(registration: Registration) -> None:
     ).first()
     if recent:
         return
-    notifications.resend_invitation(registration)
+    if registration.status == RegistrationStatus.CANCELLED:
+        notifications.send(registration, "manage_link")
+    else:
+        notifications.resend_invitation(registration)
 
 
 def get_by_token(token: str) -> Registration | None:

@@ -56,6 +56,23 @@ def cancel(token: str) -> ResponseReturnValue:
     return redirect(url_for("registrations.manage", token=token))
 
 
+@bp.route("/<token>/register-again", methods=["POST"])
+def register_again(token: str) -> ResponseReturnValue:
+    registration = service.get_by_token(token) or abort(404)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    try:
+        outcome = service.register_again(registration)
+    except service.RegistrationRefused:
+        flash(_("Registration for this webinar is closed."), "error")
+    else:
+        if outcome.registration.status == RegistrationStatus.CONFIRMED:
+            flash(_("You are registered again. Your invitation is on its way."), "success")
+        else:
+            flash(_("You are on the waitlist again."), "success")
+    return redirect(url_for("registrations.manage", token=token))
+
+
 @bp.route("/<token>/data.json")
 def personal_data(token: str) -> ResponseReturnValue:
     """Everything stored about this registration, as a JSON download."""

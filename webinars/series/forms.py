@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,11 +23,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..events.forms import ScheduleFields, check_speaker_lines, chosen_topics, speakers_from_lines
 from ..models import Series
-from ..validators import multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
+from ..validators import BaseForm, multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
 from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Web address"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])

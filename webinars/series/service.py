@@ -24,6 +24,7 @@ from ..database import unique_slug, writing
 from ..extensions import db
 from ..models import Event, EventStatus, Series, User, series_owner
 from ..text import slugify
+from ..validators import date_errors, text_errors
 
 MAX_OCCURRENCES = 52
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -142,7 +143,9 @@ class SeriesData:
 
 
 def _apply(series: Series, data: SeriesData, editor: User) -> None:
-    errors: dict[str, str] = {}
+    errors = text_errors(
+        one_line={"title": data.title, "slug": data.slug}, multiline={"description": data.description_md}
+    )
     title = " ".join(data.title.split())
     if not title:
         errors["title"] = str(_l("Give the series a title."))
@@ -278,7 +281,13 @@ def title_for(pattern: str, number: int | None, position: int, local_start: date
 
 def plan_schedule(owner: User, data: ScheduleData) -> list[PlannedWebinar]:
     """The webinars a schedule would create for ``owner``, checked against the rules; raises SeriesError."""
-    errors: dict[str, str] = {}
+    errors = text_errors(
+        one_line={"title": data.title, "join_url": data.join_url, "tags": ",".join(data.tags)},
+        multiline={"summary": data.summary},
+    )
+    errors.update(date_errors({"first_date": data.first_local}))
+    if errors:  # the dates below are computed from these values
+        raise SeriesError(errors)
     if data.series_id is not None:
         series = db.session.get(Series, data.series_id)
         if series is None or not can_manage(owner, series):

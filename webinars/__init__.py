@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from .ops.views import bp as ops_bp
     from .questions.views import bp as questions_bp
     from .registrations.views import bp as registrations_bp
+    from .reports.views import bp as reports_bp
     from .series.views import bp as series_bp
     from .series.views import manage_bp as series_manage_bp
 
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(embed_bp)
     app.register_blueprint(questions_bp)
     app.register_blueprint(attendance_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(images_bp)
 
     from .sharing import bp as sharing_bp

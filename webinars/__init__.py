@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from .events.archive_manage import bp as archive_manage_bp
     from .events.manage import bp as manage_bp
     from .events.views import bp as events_bp
+    from .images.views import bp as images_bp
     from .mail.views import bp as mail_admin_bp
     from .messages.views import bp as followup_bp
     from .ops.views import bp as ops_bp
@@ -134,6 +135,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(questions_bp)
     app.register_blueprint(attendance_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(images_bp)
+
+    from .sharing import bp as sharing_bp
+
+    app.register_blueprint(sharing_bp)
 
     from . import api
 

@@ -9,6 +9,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 
 from . import timefmt, topics
+from .images import service as images
 
 
 def _url_with(**changes: Any) -> str:
@@ -29,10 +30,13 @@ def _url_with(**changes: Any) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = timefmt.in_zone
     app.jinja_env.filters["in_utc"] = timefmt.in_utc
+    app.jinja_env.filters["in_zone_named"] = timefmt.in_zone_named
     app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
     app.jinja_env.filters["topic_label"] = topics.label
     app.jinja_env.globals["url_with"] = _url_with
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["image_url"] = images.url
+    app.jinja_env.globals["image_srcset"] = images.srcset
 
     @app.context_processor
     def _site() -> dict[str, Any]:

@@ -191,6 +191,7 @@ def edit(event_id: int) -> ResponseReturnValue:
     if event.is_archive_entry:
         return redirect(url_for("archive_manage.edit_entry", event_id=event.id))
     form = EventForm()
+    form.has_cover = event.cover_id is not None
     _offer_series(form)
     offer_topics(form)
     if request.method == "GET":

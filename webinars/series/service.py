@@ -22,6 +22,8 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..database import unique_slug, writing
 from ..extensions import db
+from ..images import service as images
+from ..images.service import ImageChange
 from ..models import Event, EventStatus, Series, User, series_owner
 from ..text import slugify
 from ..validators import date_errors, text_errors
@@ -140,6 +142,7 @@ class SeriesData:
     slug: str = ""
     description_md: str = ""
     owner_ids: list[int] = field(default_factory=list)
+    cover: ImageChange | None = None
 
 
 def _apply(series: Series, data: SeriesData, editor: User) -> None:
@@ -173,6 +176,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
     series.slug = wanted or series.slug or unique_slug(Series, slugify(title, 200), series.id)
     series.description_md = data.description_md
     series.owners = owners
+    images.apply(series, "cover", data.cover)
 
 
 def create_series(editor: User, data: SeriesData) -> Series:

@@ -121,6 +121,17 @@ class Config:
     RETENTION_DAYS = _int("RETENTION_DAYS", 365)
     # Participant reports (Zoom, Teams, Meet) larger than this are refused with a message on the form.
     ATTENDANCE_UPLOAD_MAX_BYTES = _int("ATTENDANCE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+    # Pictures (covers, speaker photos): where they are kept and what an upload may be.
+    # IMAGE_STORAGE "local" keeps them in IMAGE_FOLDER (relative paths are inside the instance folder);
+    # IMAGE_BASE_URL, when set, is where browsers fetch them instead of the app (a CDN or bucket website).
+    IMAGE_STORAGE = os.environ.get("IMAGE_STORAGE", "local")
+    IMAGE_FOLDER = os.environ.get("IMAGE_FOLDER", "images")
+    IMAGE_BASE_URL = os.environ.get("IMAGE_BASE_URL", "")
+    IMAGE_MAX_BYTES = _int("IMAGE_MAX_BYTES", 8 * 1024 * 1024)
+    # Width × height, read from the file's header before decoding: a decompression bomb is refused unopened.
+    IMAGE_MAX_PIXELS = _int("IMAGE_MAX_PIXELS", 40_000_000)
+    # Webinars are free; search engines still want a currency beside the price 0 in their event data.
+    OFFER_CURRENCY = os.environ.get("OFFER_CURRENCY", "EUR")
     # Any request body beyond this is refused before it is read (413).
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
 

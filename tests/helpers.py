@@ -126,10 +126,11 @@ def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: ob
     return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 
-def webinar_form(**overrides: str) -> dict[str, str]:
-    """What an organizer types into the new/edit webinar form: a webinar 20 days ahead."""
+def webinar_form(**overrides: object) -> dict[str, object]:
+    """What an organizer types into the new/edit webinar form: a webinar 20 days ahead (``overrides``
+    may hold uploads as (stream, file name) pairs)."""
     start = clock.now() + timedelta(days=20)
-    data = {
+    data: dict[str, object] = {
         "title": "Webinar #17: Circular Economy in Latin America",
         "summary": "Policies and cases.",
         "description": "A *conversation*.",

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.calendar_parsers import assert_calendar_valid
-from tests.factories import make_event
+from tests.factories import make_event, make_user
+from webinars.auth import service as accounts
 from webinars.extensions import db
 from webinars.mail import notifications, worker
 from webinars.models import Broadcast, OutboxMessage
@@ -33,7 +34,7 @@ TITLE = ("Webinar #16: Estrategias de Especialización Inteligente — «Sosteni
 NAME = 'José "Pepe" Núñez de la Fuente-Ñandú y Otros Apellidos Larguísimos'
 
 
-# Account emails are not about a registration; they are built elsewhere (auth) and not sent here.
+# Account emails are not about a registration: they are built by auth, and checked by their own test below.
 ACCOUNT_KINDS = {"password_reset"}
 
 
@@ -108,6 +109,20 @@ def _assert_strictly_parsed(kind: str, raw: bytes) -> EmailMessage:
 
 def test_every_template_is_a_kind_the_project_sends():
     assert template_kinds() == set(notifications.SUBJECTS) | {"reminder", "message"}
+
+
+def test_account_emails_meet_the_line_limits_and_parse_strictly(mail_app, smtp_sink):
+    user = make_user(name=NAME, email="ana@ñandú.cl")
+    accounts.request_password_reset(user.email)
+    worker.deliver_due()
+    kinds = dict(db.session.execute(select(OutboxMessage.message_id, OutboxMessage.kind)).all())
+    sent = {kinds[item.parsed()["Message-ID"]]: item.raw for item in smtp_sink.received}
+    assert set(sent) == ACCOUNT_KINDS
+    for kind, raw in sent.items():
+        _assert_line_limits(kind, raw)
+        parsed = _assert_strictly_parsed(kind, raw)
+        assert parsed["To"].addresses[0].domain == "xn--and-6ma2c.cl"
+        assert "Pepe" in str(parsed["To"])
 
 
 def test_every_kind_of_email_meets_the_line_limits_and_parses_strictly(mail_app, smtp_sink):

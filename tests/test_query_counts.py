@@ -10,6 +10,8 @@ from tests.helpers import assert_same_count, fresh_get, statements_of_get
 from webinars.calendar import feeds
 from webinars.extensions import db
 from webinars.models import Event, User
+from webinars.questions import service as questions
+from webinars.questions.service import QuestionData
 from webinars.registrations import service as registrations
 from webinars.series import service as series_service
 
@@ -102,3 +104,51 @@ def test_series_feed_runs_the_same_queries_for_3_and_30_webinars(client, app):
     assert_same_count(few[0], many[0], what=f"{url} (built)")
     assert_same_count(few[1], many[1], what=f"{url} (again)")
     assert fresh_get(client, url).data.count(b"BEGIN:VEVENT") == MANY
+
+
+def ask_country(event_id: int) -> int:
+    event = db.session.get(Event, event_id)
+    return questions.add_question(event, QuestionData(kind="country", label="Country")).id
+
+
+def register_answering(event_id: int, question_id: int, first: int, last: int) -> None:
+    event = db.session.get(Event, event_id)
+    for n in range(first, last):
+        registrations.register(
+            event,
+            name=f"Person {n}",
+            email=f"person{n}@example.org",
+            organisation="Universidad de Chile",
+            consent=True,
+            answers={question_id: "CL"},
+        )
+
+
+def test_filtered_sorted_attendee_list_runs_the_same_queries_for_3_and_30(client, app, auth):
+    organizer = make_user()
+    event = make_event(organizer, capacity=10)
+    event_id = event.id
+    question_id = ask_country(event_id)
+    url = f"/manage/webinars/{event_id}/registrations?q=chile&answer={question_id}:CL&sort=name&dir=desc"
+    auth.login(organizer)
+    register_answering(event_id, question_id, 0, FEW)
+    few = queries_for(client, url)
+    register_answering(event_id, question_id, FEW, MANY)
+    many = queries_for(client, url)
+    assert_same_count(few, many, what=url)
+    assert f"{MANY} people match." in fresh_get(client, url).get_data(as_text=True)
+
+
+def test_webinar_report_runs_the_same_queries_for_3_and_30_registrations(client, app, auth):
+    organizer = make_user()
+    event = make_event(organizer, capacity=10)
+    event_id = event.id
+    question_id = ask_country(event_id)
+    url = f"/manage/webinars/{event_id}/report"
+    auth.login(organizer)
+    register_answering(event_id, question_id, 0, FEW)
+    few = queries_for(client, url)
+    register_answering(event_id, question_id, FEW, MANY)
+    many = queries_for(client, url)
+    assert_same_count(few, many, what=url)
+    assert "Chile" in fresh_get(client, url).get_data(as_text=True)

@@ -24,8 +24,10 @@ from .database import set_writing
 from .embed.views import bp as embed_bp
 from .events.archive_manage import bp as archive_manage_bp
 from .events.manage import bp as manage_bp
+from .events.sitemap import bp as sharing_bp
 from .events.views import bp as events_bp
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .images.views import bp as images_bp
 from .mail.views import bp as mail_admin_bp
 from .models import User
 from .ops import logs, metrics
@@ -33,6 +35,7 @@ from .ops.views import bp as ops_bp
 from .privacy.views import bp as privacy_bp
 from .questions.views import bp as questions_bp
 from .registrations.views import bp as registrations_bp
+from .reports.views import bp as reports_bp
 from .series.views import bp as series_bp
 from .series.views import manage_bp as series_manage_bp
 
@@ -135,6 +138,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(questions_bp)
     app.register_blueprint(attendance_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(images_bp)
+    app.register_blueprint(sharing_bp)
     api.init_app(app)
 
 

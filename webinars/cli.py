@@ -116,6 +116,17 @@ def import_archive(path: str, owner_email: str, series_slug: str, dry_run: bool)
     click.echo(f"Imported {len(created)} past webinars.")
 
 
+@click.command("prune-images")
+@click.option("--hours", default=1, show_default=True, type=int, help="Keep pictures younger than this.")
+def prune_images_command(hours: int) -> None:
+    """Delete pictures that were replaced or removed, and their files."""
+    from datetime import timedelta
+
+    from .images.service import prune_unused
+
+    click.echo(f"Deleted {prune_unused(timedelta(hours=hours))} unused picture(s).")
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
 @click.option(
@@ -205,5 +216,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(organizers)
     app.cli.add_command(archive)
     app.cli.add_command(worker_command)
+    app.cli.add_command(prune_images_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(mail)

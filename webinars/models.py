@@ -239,6 +239,30 @@ class ApiToken(Model):
         return self.scope == TokenScope.WRITE
 
 
+class Image(Model):
+    """An uploaded picture, kept re-encoded at a few widths (see images/processing.py).
+
+    The key is random and a new upload gets a new key, so a file's address never changes content and
+    can be cached for a year."""
+
+    __tablename__ = "image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # The widths stored, comma-separated and rising ("320,640,1280").
+    widths: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    @property
+    def width_list(self) -> list[int]:
+        return [int(width) for width in self.widths.split(",") if width]
+
+    def height_at(self, width: int) -> int:
+        return max(1, round(self.height * width / self.width))
+
+
 class Series(Model):
     """A numbered programme of webinars ("Webinar #16"), with its own page and calendar feed."""
 
@@ -248,9 +272,12 @@ class Series(Model):
     title: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(220), unique=True)
     description_md: Mapped[str] = mapped_column(Text, default="")
+    cover_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+    cover_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
+    cover: Mapped[Image | None] = relationship()
     owners: Mapped[list[User]] = relationship(secondary=series_owner, order_by="User.name")
     events: Mapped[list[Event]] = relationship(back_populates="series")
 
@@ -336,8 +363,13 @@ class Event(Model):
     attendance_minimum_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     # Set once the retention purge has replaced the personal data of this webinar's registrations.
     personal_data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cover_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+    cover_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The start before the latest move of a published webinar: search engines show "rescheduled".
+    previous_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[User] = relationship()
+    cover: Mapped[Image | None] = relationship()
     speakers: Mapped[list[Speaker]] = relationship(
         back_populates="event", order_by="Speaker.position", cascade="all, delete-orphan"
     )
@@ -426,6 +458,10 @@ class Event(Model):
     def is_cancelled(self) -> bool:
         return self.status == EventStatus.CANCELLED
 
+    @property
+    def is_rescheduled(self) -> bool:
+        return self.previous_starts_at is not None and self.previous_starts_at != self.starts_at
+
     def registration_open(self) -> bool:
         return self.is_published and not self.is_archive_entry and clock.now() < self.registration_closes_at
 
@@ -445,8 +481,11 @@ class Speaker(Model):
     name: Mapped[str] = mapped_column(String(120))
     affiliation: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+    photo_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     event: Mapped[Event] = relationship(back_populates="speakers")
+    photo: Mapped[Image | None] = relationship()
 
 
 class Registration(Model):

@@ -9,6 +9,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 
 from . import timefmt, topics
+from .images import service as images
 from .models import Audience, EventStatus, MailKind, OutboxStatus, RegistrationStatus
 
 
@@ -30,6 +31,7 @@ def _url_with(**changes: Any) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = timefmt.in_zone
     app.jinja_env.filters["in_utc"] = timefmt.in_utc
+    app.jinja_env.filters["in_zone_named"] = timefmt.in_zone_named
     app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
     app.jinja_env.filters["topic_label"] = topics.label
     app.jinja_env.globals["url_with"] = _url_with
@@ -37,6 +39,8 @@ def register(app: Flask) -> None:
     # Templates compare with the enums, never with their spelled-out values.
     for enum in (EventStatus, RegistrationStatus, OutboxStatus, MailKind, Audience):
         app.jinja_env.globals[enum.__name__] = enum
+    app.jinja_env.globals["image_url"] = images.url
+    app.jinja_env.globals["image_srcset"] = images.srcset
 
     @app.context_processor
     def _site() -> dict[str, Any]:

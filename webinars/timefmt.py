@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_timezone_location
 from flask_babel import get_locale
 
 
@@ -41,6 +41,26 @@ def in_zone(moment: datetime, zone: str, fmt: str | None = None) -> str:
     if zone == "UTC":
         return f"{text} (UTC)"
     return f"{text} ({zone.replace('_', ' ')}, {utc_offset(moment, zone)})"
+
+
+def zone_label(zone: str, locale: str | None = None) -> str:
+    """The zone as people name it, in their language ("São Paulo", "Santiago de Chile"), from the CLDR
+    data Babel carries; the last part of the IANA name where CLDR has no city of its own."""
+    if zone == "UTC":
+        return "UTC"
+    city = get_timezone_location(zone, locale=locale or str(get_locale() or "en"), return_city=True)
+    return city.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def in_zone_named(moment: datetime, zone: str) -> str:
+    """'Tuesday, December 15, 2026, 16:00 (Santiago de Chile, UTC-03:00)': ``in_zone`` with the zone's
+    friendly name, for pages (emails and calendars keep the IANA name people can look up)."""
+    locale = str(get_locale() or "en")
+    local = moment.astimezone(ZoneInfo(zone))
+    text = f"{format_date(local.date(), 'full', locale=locale)}, {local:%H:%M}"
+    if zone == "UTC":
+        return f"{text} (UTC)"
+    return f"{text} ({zone_label(zone, locale)}, {utc_offset(moment, zone)})"
 
 
 def in_utc(moment: datetime) -> str:

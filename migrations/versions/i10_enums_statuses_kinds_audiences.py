@@ -6,7 +6,7 @@ enum: this revision checks every stored value first, so an upgrade stops with a 
 rather than failing later on the first page that reads an unknown one.
 
 Revision ID: i10_enums
-Revises: i09_mail_isolation
+Revises: i15_images
 Create Date: 2026-11-25 09:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "i10_enums"
-down_revision = "i09_mail_isolation"
+down_revision = "i15_images"
 branch_labels = None
 depends_on = None
 

@@ -132,7 +132,7 @@ def test_organizer_publishes_and_attendees_register_cancel_and_get_promoted(
     page.get_by_role("link", name=TITLE).click()
     expect(page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
     public_url = page.url
-    local_time = page.get_by_text("In your time zone:")
+    local_time = page.get_by_text("Your time:")
     expect(local_time).to_be_visible()
     expect(local_time).to_contain_text(clock_time(in_browser_zone))
     expect(page.get_by_text("meet.example.org")).to_have_count(0)

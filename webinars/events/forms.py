@@ -25,6 +25,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import topics
+from ..images.forms import alt_field, change_from, picture_field, require_alt, uploaded
+from ..images.service import ImageChange
 from ..models import DEFAULT_REMINDER_OFFSETS, Event, natural_key
 from ..validators import (
     BaseForm,
@@ -122,6 +124,18 @@ class ScheduleFields(BaseForm):
 class SpeakerForm(BaseSubForm):
     name = StringField(_l("Speaker name"), validators=[Optional(), Length(max=120)])
     affiliation = StringField(_l("Affiliation"), validators=[Optional(), Length(max=200)])
+    photo = picture_field(_l("Photo"))
+    photo_alt = alt_field(_l("Photo description (alt text)"))
+
+    def validate_photo_alt(self, field: StringField) -> None:
+        require_alt(self.photo, field, has_picture=False)
+
+    def photo_change(self) -> ImageChange | None:
+        """A new photo, or new alt text for the one the speaker has; None leaves the photo alone."""
+        alt = (self.photo_alt.data or "").strip()
+        if not uploaded(self.photo) and not alt:
+            return None
+        return ImageChange(new=getattr(self.photo, "processed", None), alt=alt or None)
 
 
 class EventForm(BaseForm):
@@ -152,6 +166,11 @@ class EventForm(BaseForm):
         validators=[Optional(), Length(max=4500), valid_origins],
     )
     approval_required = BooleanField(_l("Approve each sign-up before it gets a seat"))
+    cover = picture_field(_l("Cover image"))
+    cover_alt = alt_field(_l("Cover description (alt text)"))
+    remove_cover = BooleanField(_l("Remove the cover image"))
+    # Set by the view when the webinar already has a cover, whose alt text then stays required.
+    has_cover = False
     # The webinar being duplicated, whose questions the new one starts with.
     copy_from = HiddenField()
     reminders = StringField(
@@ -168,6 +187,9 @@ class EventForm(BaseForm):
         if any(m < 5 or m > 60 * 24 * 60 for m in minutes):
             raise ValidationError(_l("Each reminder must be between 5 minutes and 60 days before the start."))
         field.data = ",".join(str(m) for m in sorted(set(minutes), reverse=True))
+
+    def validate_cover_alt(self, field: StringField) -> None:
+        require_alt(self.cover, field, self.has_cover, removing=bool(self.remove_cover.data))
 
     def validate_deadline_time(self, field: TimeField) -> None:
         if bool(self.deadline_date.data) != bool(field.data):
@@ -197,6 +219,12 @@ class EventForm(BaseForm):
             tags=chosen_topics(self),
             embed_origins=[line for line in (self.embed_origins.data or "").splitlines() if line.strip()],
             approval_required=bool(self.approval_required.data),
+            cover=change_from(self.cover, self.cover_alt, self.remove_cover),
+            speaker_photos={
+                index: change
+                for index, entry in enumerate(self.speakers)
+                if (change := entry.form.photo_change()) is not None
+            },
         )
 
     def fill_from_data(self, data: EventData) -> None:
@@ -239,6 +267,8 @@ class EventForm(BaseForm):
         show_topics(self, [tag.name for tag in event.tags])
         self.embed_origins.data = event.embed_origins
         self.approval_required.data = event.approval_required
+        self.cover_alt.data = event.cover_alt
+        self.has_cover = event.cover_id is not None
         if event.registration_deadline:
             local_deadline = event.registration_deadline.astimezone(zone)
             self.deadline_date.data = local_deadline.date()
@@ -246,7 +276,9 @@ class EventForm(BaseForm):
         while len(self.speakers.entries):
             self.speakers.pop_entry()
         for speaker in event.speakers:
-            self.speakers.append_entry({"name": speaker.name, "affiliation": speaker.affiliation})
+            self.speakers.append_entry(
+                {"name": speaker.name, "affiliation": speaker.affiliation, "photo_alt": speaker.photo_alt}
+            )
         for _ in range(max(2, 3 - len(event.speakers))):
             self.speakers.append_entry()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -16,14 +17,14 @@ from wtforms.fields.choices import SelectChoice
 from .. import topics
 from ..database import MAX_ID
 from ..extensions import db
-from ..forms import apply_rule_error, enum_arg
+from ..forms import apply_rule_error
 from ..models import Event, EventStatus, Registration, RegistrationStatus
 from ..permissions import Capability, event_for, events_visible_to, part_of, require_sign_in
 from ..privacy import service as privacy
 from ..questions import service as questions
-from ..registrations import export
+from ..registrations import export, listing
 from ..registrations import service as registration_service
-from ..registrations.forms import DecisionForm
+from ..registrations.forms import AddPersonForm, DecisionForm
 from ..rules import RuleError
 from ..text import render_markdown
 from ..timefmt import timezone_names
@@ -158,6 +159,7 @@ def edit(event_id: int) -> ResponseReturnValue:
     if event.is_archive_entry:
         return redirect(url_for("archive_manage.edit_entry", event_id=event.id))
     form = EventForm()
+    form.has_cover = event.cover_id is not None
     _offer_series(form)
     offer_topics(form)
     if request.method == "GET":
@@ -223,51 +225,124 @@ def delete(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>/registrations")
 def registrations(event_id: int) -> ResponseReturnValue:
-    event = event_for(event_id, Capability.VIEW)
-    status = enum_arg(RegistrationStatus, request.args.get("status"))
+    return _registrations_page(event_for(event_id, Capability.VIEW), AddPersonForm(formdata=None))
+
+
+def _registrations_page(event: Event, add_form: AddPersonForm) -> str:
+    wanted = listing.ListFilter.from_args(request.args)
     page = db.paginate(
-        export.registrations_query(event, status), per_page=current_app.config["PER_PAGE"], error_out=False
+        listing.with_answers(listing.matching(event, wanted)),
+        per_page=current_app.config["PER_PAGE"],
+        error_out=False,
     )
     counts = registration_service.status_counts([event.id])[event.id]
+    locale = str(get_locale() or "en")
     return render_template(
         "manage/registrations.html",
         event=event,
         page=page,
-        status=status,
+        wanted=wanted,
+        status=wanted.status,
         counts=counts,
         statuses=list(RegistrationStatus),
+        sort_keys=list(listing.SortKey),
+        filter_questions=[
+            (question, listing.answer_choices(question, locale))
+            for question in listing.choice_questions(event)
+        ],
         action_form=FlaskForm(),
         decision_form=DecisionForm(),
+        add_form=add_form,
         columns=questions.answer_columns(event),
         answers_of=questions.answers_by_question,
         display=questions.display_value,
-        locale=str(get_locale() or "en"),
+        locale=locale,
     )
+
+
+_BULK_DONE = {
+    "approve": lambda n: ngettext("%(num)s person approved.", "%(num)s people approved.", n),
+    "decline": lambda n: ngettext("%(num)s person declined.", "%(num)s people declined.", n),
+    "cancel": lambda n: ngettext("%(num)s registration cancelled.", "%(num)s registrations cancelled.", n),
+    "promote": lambda n: ngettext(
+        "%(num)s person moved from the waitlist to a seat.",
+        "%(num)s people moved from the waitlist to a seat.",
+        n,
+    ),
+}
+# One bulk action changes at most this many registrations (every one of them may send an email).
+BULK_MAX = 10_000
 
 
 @bp.route("/webinars/<int:event_id>/registrations/decide", methods=["POST"])
 def decide(event_id: int) -> ResponseReturnValue:
-    """Approve or decline the ticked sign-ups (or the one whose own button was pressed)."""
+    """A bulk action on the ticked people, or on everyone the list's filters match (or on the one
+    person whose own button was pressed): approve, decline, cancel, move from the waitlist."""
     event = event_for(event_id, Capability.EDIT)
     form = DecisionForm()
-    back = url_for("manage.registrations", event_id=event.id, status=request.args.get("status"))
+    wanted = listing.ListFilter.from_args(request.args)
+    back_args: dict[str, Any] = {"event_id": event.id, **wanted.as_args()}
+    back = url_for("manage.registrations", **back_args)
     if not form.validate_on_submit():
         for message in form.reason.errors:
             flash(message, "error")
         return redirect(back)
     decision = request.form.get("decision", "")
-    chosen = [i for i in request.form.getlist("registration", type=int) if 0 < i <= MAX_ID]
-    if decision not in ("approve", "decline") or not chosen:
-        flash(_("Tick at least one person, then choose Approve or Decline."), "error")
-        return redirect(back)
-    changed = registration_service.decide(
-        event, chosen[:10_000], approve_them=decision == "approve", reason=form.reason.data or ""
-    )
-    if decision == "approve":
-        flash(ngettext("%(num)s person approved.", "%(num)s people approved.", changed), "success")
+    if request.form.get("scope") == "matching":
+        chosen = listing.matching_ids(event, wanted)
     else:
-        flash(ngettext("%(num)s person declined.", "%(num)s people declined.", changed), "success")
+        ticked = [i for i in request.form.getlist("registration", type=int) if 0 < i <= MAX_ID]
+        chosen = listing.matching_ids(event, listing.ListFilter(), ticked[:BULK_MAX]) if ticked else []
+    if decision not in _BULK_DONE or not chosen:
+        flash(_("Tick at least one person, then choose an action."), "error")
+        return redirect(back)
+    chosen = chosen[:BULK_MAX]
+    if decision == "cancel":
+        changed = registration_service.cancel_many(event, chosen)
+    elif decision == "promote":
+        promotion = registration_service.promote_many(event, chosen)
+        changed = promotion.moved
+        if promotion.no_seat:
+            flash(
+                ngettext(
+                    "%(num)s person stays on the waitlist: no seat is free. Raise the capacity to seat them.",
+                    "%(num)s people stay on the waitlist: no seat is free. Raise the capacity to seat them.",
+                    promotion.no_seat,
+                ),
+                "error",
+            )
+    else:
+        changed = registration_service.decide(
+            event, chosen, approve_them=decision == "approve", reason=form.reason.data or ""
+        )
+    flash(_BULK_DONE[decision](changed), "success")
     return redirect(back)
+
+
+@bp.route("/webinars/<int:event_id>/registrations/add", methods=["POST"])
+def add_person(event_id: int) -> ResponseReturnValue:
+    """Add someone by hand; the form sits on the list page, so its errors are shown there."""
+    event = event_for(event_id, Capability.EDIT)
+    form = AddPersonForm()
+    if not form.validate_on_submit():
+        return _registrations_page(event, form)
+    try:
+        registration = registration_service.add_by_hand(
+            event,
+            name=form.name.data or "",
+            email=form.email.data or "",
+            organisation=form.organisation.data or "",
+            send_invitation=form.send_invitation.data,
+            locale=str(get_locale() or "en"),
+        )
+    except RuleError as error:
+        apply_rule_error(form, error)
+        return _registrations_page(event, form)
+    if registration.status == RegistrationStatus.CONFIRMED:
+        flash(_("%(name)s has a seat.", name=registration.name), "success")
+    else:
+        flash(_("No seat is free: %(name)s is on the waitlist.", name=registration.name), "success")
+    return redirect(url_for("manage.registrations", event_id=event.id, q=registration.email))
 
 
 @bp.route("/webinars/<int:event_id>/registrations/<int:registration_id>/erase", methods=["POST"])
@@ -285,9 +360,18 @@ def erase(event_id: int, registration_id: int) -> ResponseReturnValue:
 @bp.route("/webinars/<int:event_id>/registrations.csv")
 def registrations_csv(event_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
-    status = enum_arg(RegistrationStatus, request.args.get("status"))
     return Response(
-        export.csv_text(event, status),
+        export.csv_text(event, wanted=listing.ListFilter.from_args(request.args)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{export.filename(event)}"'},
+    )
+
+
+@bp.route("/webinars/<int:event_id>/registrations.xlsx")
+def registrations_xlsx(event_id: int) -> ResponseReturnValue:
+    event = event_for(event_id, Capability.VIEW)
+    return Response(
+        export.xlsx_bytes(event, listing.ListFilter.from_args(request.args)),
+        mimetype=export.XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{export.filename(event, "xlsx")}"'},
     )

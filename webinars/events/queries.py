@@ -20,7 +20,14 @@ def is_public() -> ColumnElement[bool]:
 
 def public_events() -> Select[Event]:
     """Webinars the public may see, with their speakers."""
-    return select(Event).where(is_public()).options(selectinload(Event.speakers))
+    return (
+        select(Event)
+        .where(is_public())
+        .options(
+            selectinload(Event.speakers).joinedload(Speaker.photo),
+            joinedload(Event.cover),
+        )
+    )
 
 
 def upcoming() -> Select[Event]:

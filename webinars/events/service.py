@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from .. import clock
 from ..database import unique_slug, writing
 from ..extensions import db
+from ..images import service as images
+from ..images.service import ImageChange
 from ..mail import notifications
 from ..models import (
     DEFAULT_REMINDER_OFFSETS,
@@ -56,6 +58,10 @@ class EventData:
     tags: list[str] = field(default_factory=list)
     embed_origins: list[str] = field(default_factory=list)
     approval_required: bool = False
+    # None, and an empty mapping, leave the pictures as they are.
+    cover: ImageChange | None = None
+    # Keyed by the speaker's index in ``speakers``.
+    speaker_photos: dict[int, ImageChange] = field(default_factory=dict)
 
     @classmethod
     def from_event(cls, event: Event) -> EventData:
@@ -125,6 +131,21 @@ def confirmed_count(event: Event) -> int:
     )
 
 
+def _speakers(event: Event, data: EventData) -> list[Speaker]:
+    """The speaker rows, rebuilt in order; a speaker listed before keeps their photo by name."""
+    before = {speaker.name: speaker for speaker in event.speakers}
+    speakers = []
+    for i, (name, affiliation) in enumerate(data.speakers):
+        if not (name and name.strip()):
+            continue
+        speaker = Speaker(name=name.strip(), affiliation=(affiliation or "").strip(), position=i)
+        if (previous := before.get(speaker.name)) is not None:
+            speaker.photo, speaker.photo_alt = previous.photo, previous.photo_alt
+        images.apply(speaker, "photo", data.speaker_photos.get(i))
+        speakers.append(speaker)
+    return speakers
+
+
 def apply_changes(event: Event, data: EventData) -> None:
     event.title = data.title.strip()
     event.summary = data.summary.strip()
@@ -135,11 +156,8 @@ def apply_changes(event: Event, data: EventData) -> None:
     event.join_url = data.join_url.strip()
     event.capacity = data.capacity
     event.registration_deadline = data.registration_deadline
-    event.speakers = [
-        Speaker(name=name.strip(), affiliation=(affiliation or "").strip(), position=i)
-        for i, (name, affiliation) in enumerate(data.speakers)
-        if name and name.strip()
-    ]
+    event.speakers = _speakers(event, data)
+    images.apply(event, "cover", data.cover)
     event.reminder_offsets = data.reminder_offsets
     if data.series_id is None:
         event.number = None
@@ -232,6 +250,8 @@ def update_event(event: Event, data: EventData) -> bool:
         notify = significant and event.status == EventStatus.PUBLISHED
         if significant and event.status != EventStatus.DRAFT:
             event.sequence += 1
+        if event.status == EventStatus.PUBLISHED and event.starts_at != before["starts_at"]:
+            event.previous_starts_at = before["starts_at"]
         db.session.flush()
         if notify:
             for registration in _registrations(event, RegistrationStatus.CONFIRMED):

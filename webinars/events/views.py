@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
-from .. import ratelimits
+from .. import ratelimits, sharing
 from ..counters import SIGNUPS
 from ..extensions import db, limiter
 from ..ical import links
@@ -43,6 +43,8 @@ def _detail_page(event: Event, form: RegistrationForm, status_code: int = 200) -
             form=form,
             description=render_markdown(event.description_md),
             recording_summary=render_markdown(event.recording_summary),
+            card=sharing.event_card(event),
+            json_ld=sharing.event_json_ld(event),
         ),
         status_code,
     )

@@ -7,7 +7,10 @@ what someone answered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from types import MappingProxyType
 
 from babel import Locale
 from flask_babel import gettext as _
@@ -68,15 +71,21 @@ def label_for(question: Question, locale: str) -> str:
     return translated or question.label
 
 
-def country_names(locale: str) -> dict[str, str]:
+def country_names(locale: str) -> Mapping[str, str]:
     """ISO code -> the country's name in ``locale``, sorted by name."""
+    return _country_names(locale)
+
+
+# Read-only and asked for once per row of a 10,000-row export: worth keeping, one entry per language.
+@cache
+def _country_names(locale: str) -> MappingProxyType[str, str]:
     territories = Locale.parse(locale).territories
     countries = {
         code: name
         for code, name in territories.items()
         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     }
-    return dict(sorted(countries.items(), key=lambda item: item[1].casefold()))
+    return MappingProxyType(dict(sorted(countries.items(), key=lambda item: item[1].casefold())))
 
 
 def options_for(question: Question, locale: str) -> list[tuple[str, str]]:

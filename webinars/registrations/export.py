@@ -1,18 +1,24 @@
-"""The registrations of a webinar as a spreadsheet: shared by the organizer pages and the API."""
+"""The registrations of a webinar as a spreadsheet (CSV or XLSX): shared by the organizer pages and
+the API. Both formats hold the same rows, in the order and with the filters of the list they come from.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from flask_babel import get_locale
-from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import Select
 
 from ..extensions import db
 from ..models import Event, Registration, RegistrationStatus
 from ..questions import service as questions
 from ..timefmt import iso_utc
+from .listing import ListFilter, matching, with_answers
 
 COLUMNS = [
     "name",
@@ -25,59 +31,84 @@ COLUMNS = [
     "attended",
     "minutes_attended",
 ]
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Rows are streamed from the database in batches of this size, so an export of 10,000 people never
+# holds them all as objects at once.
+BATCH = 500
 
 
-def registrations_query(event: Event, status: RegistrationStatus | str | None) -> Select[Registration]:
-    """The webinar's registrations, oldest first; only those in ``status`` when it is one."""
-    query = select(Registration).where(Registration.event_id == event.id)
-    if status in set(RegistrationStatus):
-        query = query.where(Registration.status == status)
-    return query.order_by(Registration.created_at, Registration.id).options(
-        selectinload(Registration.answers)
-    )
+def registrations_query(event: Event, status: str | None) -> Select[Registration]:
+    wanted = ListFilter(status=RegistrationStatus(status) if status in set(RegistrationStatus) else None)
+    return with_answers(matching(event, wanted))
 
 
 def csv_cell(value: object) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ is read as text."""
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or a tab or carriage return,
+    which some programs skip before reading one) is read as text."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_text(event: Event, status: RegistrationStatus | str | None) -> str:
-    """UTF-8 CSV with a byte-order mark, so spreadsheet programs pick the right encoding.
-
-    The answers to the webinar's registration questions follow the fixed columns, one column a question
-    (removed questions included, so answers already given are never dropped from an export).
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def _rows(event: Event, wanted: ListFilter) -> Iterator[list[object]]:
+    """The header, then one row a registration: fixed columns, then one column a question (removed
+    questions included, so answers already given are never dropped from an export). Numbers stay
+    numbers; every text is neutralised."""
     columns = questions.answer_columns(event)
     locale = str(get_locale() or "en")
-    writer.writerow([*COLUMNS, *(csv_cell(question.label) for question in columns)])
-    for registration in db.session.scalars(
-        registrations_query(event, status).execution_options(yield_per=500)
-    ):
+    yield [*COLUMNS, *(csv_cell(question.label) for question in columns)]
+    query = with_answers(matching(event, wanted)).execution_options(yield_per=BATCH)
+    for registration in db.session.scalars(query):
         given = questions.answers_by_question(registration)
-        writer.writerow(
-            csv_cell(value)
-            for value in (
-                registration.name,
-                registration.email,
-                registration.organisation,
-                registration.status,
-                iso_utc(registration.created_at),
-                registration.confirmed_at and iso_utc(registration.confirmed_at),
-                registration.cancelled_at and iso_utc(registration.cancelled_at),
-                "" if registration.attended is None else ("yes" if registration.attended else "no"),
-                registration.attended_minutes,
-                *(
-                    questions.display_value(given[question.id], locale) if question.id in given else ""
-                    for question in columns
-                ),
-            )
+        texts = (
+            registration.name,
+            "" if registration.erased_at else registration.email,  # a placeholder address, not theirs
+            registration.organisation,
+            registration.status,
+            iso_utc(registration.created_at),
+            registration.confirmed_at and iso_utc(registration.confirmed_at),
+            registration.cancelled_at and iso_utc(registration.cancelled_at),
+            "" if registration.attended is None else ("yes" if registration.attended else "no"),
         )
+        answers = (
+            questions.display_value(given[question.id], locale) if question.id in given else ""
+            for question in columns
+        )
+        yield [
+            *(csv_cell(text) for text in texts),
+            registration.attended_minutes,
+            *(csv_cell(answer) for answer in answers),
+        ]
+
+
+def csv_text(event: Event, status: str | None = None, wanted: ListFilter | None = None) -> str:
+    """UTF-8 CSV with a byte-order mark, so spreadsheet programs pick the right encoding."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    chosen = wanted or ListFilter.from_args({"status": status or ""})
+    for row in _rows(event, chosen):
+        writer.writerow("" if value is None else value for value in row)
     return "\ufeff" + buffer.getvalue()
 
 
-def filename(event: Event) -> str:
-    return f"{event.slug}-registrations.csv"
+def _text_cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell | object:
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    # openpyxl stores any string starting with "=" as a formula; the type says text, whatever it holds.
+    cell.data_type = "s"
+    return cell
+
+
+def xlsx_bytes(event: Event, wanted: ListFilter) -> bytes:
+    """The same rows as the CSV in an Excel workbook, written row by row (constant memory)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title="Registrations")
+    for row in _rows(event, wanted):
+        sheet.append([_text_cell(sheet, value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def filename(event: Event, extension: str = "csv") -> str:
+    return f"{event.slug}-registrations.{extension}"

@@ -54,3 +54,12 @@ class DecisionForm(BaseForm):
     reason = TextAreaField(
         _l("Reason (optional, sent to the people declined)"), validators=[Optional(), Length(max=2000)]
     )
+
+
+class AddPersonForm(BaseForm):
+    """An organizer adds someone by hand (a speaker's guest, a sign-up received by phone)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
+    organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
+    send_invitation = BooleanField(_l("Send them the invitation email"), default=True)

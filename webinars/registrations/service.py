@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
@@ -370,3 +371,113 @@ def attended_count(event: Event) -> int:
         )
         or 0
     )
+
+
+def _locked(event: Event, registration_ids: list[int]) -> list[Registration]:
+    """The chosen registrations of ``event``, locked and read fresh, earliest first: two organizers
+    acting at once queue behind each other and the second sees what the first did."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.id.in_(registration_ids))
+            .order_by(Registration.created_at, Registration.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def cancel_many(event: Event, registration_ids: list[int]) -> int:
+    """The organizer cancels several registrations: each person gets the cancellation (which removes
+    the webinar from their calendar), freed seats go to the waitlist. Returns how many changed. Commits."""
+    changed = 0
+    with writing():
+        for registration in _locked(event, registration_ids):
+            if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
+                continue
+            if registration.status == RegistrationStatus.CONFIRMED:
+                release_seat(event.id)
+            registration.status = RegistrationStatus.CANCELLED
+            registration.cancelled_at = clock.now()
+            db.session.flush()
+            if registration.erased_at is None:
+                notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
+            changed += 1
+        if changed:
+            fill_from_waitlist(event)
+        db.session.commit()
+    return changed
+
+
+@dataclass(frozen=True)
+class Promotion:
+    moved: int
+    # Waitlisted people left where they were because no seat was free.
+    no_seat: int
+
+
+def promote_many(event: Event, registration_ids: list[int]) -> Promotion:
+    """Move chosen people from the waitlist to a seat, with the invitation, while seats are free
+    (the same atomic seat rule as a sign-up: an organizer who wants more people raises the capacity).
+    Commits."""
+    moved = no_seat = 0
+    with writing():
+        for registration in _locked(event, registration_ids):
+            if registration.status != RegistrationStatus.WAITLISTED:
+                continue
+            if not take_seat(event.id):
+                no_seat += 1
+                continue
+            _confirm(registration)
+            db.session.flush()
+            notifications.send(registration, MailKind.PROMOTED)
+            moved += 1
+        db.session.commit()
+    db.session.expire(event, ["seats_taken"])
+    return Promotion(moved=moved, no_seat=no_seat)
+
+
+def add_by_hand(
+    event: Event,
+    *,
+    name: str,
+    email: str,
+    organisation: str = "",
+    send_invitation: bool = True,
+    locale: str = "en",
+) -> Registration:
+    """An organizer adds a person: a seat while seats remain, else the waitlist, whatever the
+    deadline or approval mode (the organizer decided). Without ``send_invitation`` nobody is emailed,
+    for people invited some other way. Raises RuleError (on ``email``) for a cancelled webinar or an
+    address registered already. Commits."""
+    address = normalise_email(email)
+    with writing():
+        if event.status == EventStatus.CANCELLED:
+            raise RuleError({"email": _("The webinar is cancelled: nobody can be added.")})
+        if _find(event.id, address) is not None:
+            raise RuleError({"email": _("This address is registered already: search for it in the list.")})
+        registration = Registration(
+            event_id=event.id,
+            email=address,
+            name=single_line(name),
+            organisation=single_line(organisation),
+            consent=False,
+            locale=locale,
+            token=new_token(),
+        )
+        if take_seat(event.id):
+            _confirm(registration)
+        else:
+            registration.status = RegistrationStatus.WAITLISTED
+        db.session.add(registration)
+        try:
+            db.session.flush()
+        except IntegrityError as error:  # added a moment ago by someone else
+            db.session.rollback()
+            raise RuleError(
+                {"email": _("This address is registered already: search for it in the list.")}
+            ) from error
+        if send_invitation:
+            notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+        db.session.commit()
+    return registration

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..events.forms import ScheduleFields, check_speaker_lines, chosen_topics, speakers_from_lines
+from ..images.forms import alt_field, change_from, picture_field, require_alt
 from ..models import Series
 from ..validators import BaseForm, multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
 from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
@@ -37,6 +38,14 @@ class SeriesForm(BaseForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+    cover = picture_field(_l("Cover image"))
+    cover_alt = alt_field(_l("Cover description (alt text)"))
+    remove_cover = BooleanField(_l("Remove the cover image"))
+    # Set by the view when the series already has a cover, whose alt text then stays required.
+    has_cover = False
+
+    def validate_cover_alt(self, field: StringField) -> None:
+        require_alt(self.cover, field, self.has_cover, removing=bool(self.remove_cover.data))
 
     def to_data(self) -> SeriesData:
         return SeriesData(
@@ -44,6 +53,7 @@ class SeriesForm(BaseForm):
             slug=self.slug.data or "",
             description_md=self.description.data or "",
             owner_ids=list(self.owners.data or []),
+            cover=change_from(self.cover, self.cover_alt, self.remove_cover),
         )
 
     def fill_from(self, series: Series) -> None:
@@ -51,6 +61,8 @@ class SeriesForm(BaseForm):
         self.slug.data = series.slug
         self.description.data = series.description_md
         self.owners.data = [owner.id for owner in series.owners]
+        self.cover_alt.data = series.cover_alt
+        self.has_cover = series.cover_id is not None
 
 
 FREQUENCY_CHOICES = [

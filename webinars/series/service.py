@@ -25,6 +25,8 @@ from ..events import queries
 from ..events import service as events
 from ..events.queries import next_number, numbers_taken
 from ..extensions import db
+from ..images import service as images
+from ..images.service import ImageChange
 from ..models import Event, EventStatus, Series, User
 from ..permissions import Capability, may, series_visible_to
 from ..rules import RuleError
@@ -91,6 +93,7 @@ class SeriesData:
     slug: str = ""
     description_md: str = ""
     owner_ids: list[int] = field(default_factory=list)
+    cover: ImageChange | None = None
 
 
 def _apply(series: Series, data: SeriesData, editor: User) -> None:
@@ -124,6 +127,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
     series.slug = wanted or series.slug or unique_slug(Series, slugify(title, 200), series.id)
     series.description_md = data.description_md
     series.owners = owners
+    images.apply(series, "cover", data.cover)
 
 
 def create_series(editor: User, data: SeriesData) -> Series:

@@ -9,15 +9,16 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from .. import sharing
 from ..events.forms import offer_topics
 from ..events.queries import next_numbers, series_choices
 from ..forms import apply_rule_error
 from ..ical.links import subscribe_links
-from ..models import Series
+from ..models import Event, Series
 from ..permissions import Capability, require_sign_in, series_for
 from ..rules import RuleError
 from ..text import render_markdown
-from ..timefmt import timezone_names
+from ..timefmt import in_zone, timezone_names
 from . import service
 from .forms import ScheduleForm, SeriesForm
 
@@ -43,6 +44,8 @@ def detail(slug: str) -> ResponseReturnValue:
     upcoming, past = service.series_events(series)
     return render_template(
         "series/detail.html",
+        card=sharing.series_card(series, _series_summary(series, upcoming)),
+        json_ld=sharing.series_json_ld(series, upcoming + past),
         series=series,
         description=render_markdown(series.description_md),
         upcoming=upcoming,
@@ -50,6 +53,20 @@ def detail(slug: str) -> ResponseReturnValue:
         more_past=len(past) == service.PAST_ON_PAGE,
         subscribe=subscribe_links("calendar.series_feed", slug=series.slug),
     )
+
+
+def _series_summary(series: Series, upcoming: list[Event]) -> str:
+    """What a link preview says under the title: the next webinar, when there is one."""
+    if upcoming:
+        following = upcoming[0]
+        return str(
+            _(
+                "Next: %(title)s, %(when)s",
+                title=following.title,
+                when=in_zone(following.starts_at, following.timezone),
+            )
+        )
+    return render_markdown(series.description_md).striptags()[:300] or _("A series of webinars")
 
 
 # --- organizers ------------------------------------------------------------------------------------
@@ -96,6 +113,7 @@ def new_series() -> ResponseReturnValue:
 def edit_series(series_id: int) -> ResponseReturnValue:
     series = series_for(series_id, Capability.ADMINISTER)  # the form changes its owners too
     form = SeriesForm()
+    form.has_cover = series.cover_id is not None
     _offer_owners(form)
     if request.method == "GET":
         form.fill_from(series)

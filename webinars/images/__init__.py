@@ -1,0 +1,1 @@
+"""Uploaded pictures: webinar and series covers, speaker photos."""

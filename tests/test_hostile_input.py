@@ -9,37 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_event, make_user
-from tests.helpers import submit
-from webinars import clock
+from tests.helpers import register_form, submit, webinar_form
 from webinars.extensions import db
 from webinars.models import Event, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 from webinars.registrations import service
 
 CONTROL_ERROR = "Remove the control characters (line breaks, tabs) from this field."
-
-
-def _form(**overrides: str) -> dict[str, str]:
-    """The new-webinar form as an organizer fills it in."""
-    start = clock.now() + timedelta(days=20)
-    return {
-        "title": "Webinar #17: Circular Economy in Latin America",
-        "summary": "Policies and cases.",
-        "description": "A *conversation*.",
-        "start_date": start.strftime("%Y-%m-%d"),
-        "start_time": "16:00",
-        "timezone": "America/Santiago",
-        "duration": "90",
-        "join_url": "https://meet.example.org/room-17",
-        "capacity": "40",
-        "reminders": "1440, 60",
-        "speakers-0-name": "Camila Rojas",
-        "speakers-0-affiliation": "Universidad de Chile",
-        **overrides,
-    }
-
-
-def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: str) -> dict[str, str]:
-    return {"name": name, "email": email, "organisation": "", "consent": "y", **extra}
 
 
 @pytest.mark.parametrize(
@@ -53,7 +28,7 @@ def register_form(name: str = "Ana", email: str = "ana@example.org", **extra: st
 )
 def test_event_form_refuses_control_characters_with_a_field_error(client, app, auth, field, value):
     auth.login(make_user())
-    response = submit(client, "/manage/webinars/new", _form(**{field: value}))
+    response = submit(client, "/manage/webinars/new", webinar_form(**{field: value}))
     assert response.status_code == 200
     assert CONTROL_ERROR in response.get_data(as_text=True)
     assert db.session.scalars(select(Event)).first() is None
@@ -61,16 +36,16 @@ def test_event_form_refuses_control_characters_with_a_field_error(client, app, a
 
 def test_a_description_keeps_its_line_breaks_but_not_other_controls(client, app, auth):
     auth.login(make_user())
-    refused = submit(client, "/manage/webinars/new", _form(description="One\r\nTwo\x07"))
+    refused = submit(client, "/manage/webinars/new", webinar_form(description="One\r\nTwo\x07"))
     assert "Remove the control characters from this field." in refused.get_data(as_text=True)
-    accepted = submit(client, "/manage/webinars/new", _form(description="One\r\n\r\nTwo\twith a tab"))
+    accepted = submit(client, "/manage/webinars/new", webinar_form(description="One\r\n\r\nTwo\twith a tab"))
     assert accepted.status_code == 302
 
 
 @pytest.mark.parametrize("start_date", ["9999-12-31", "1999-12-31", "2101-01-01"])
 def test_dates_are_bounded(client, app, auth, start_date):
     auth.login(make_user())
-    response = submit(client, "/manage/webinars/new", _form(start_date=start_date, start_time="23:30"))
+    response = submit(client, "/manage/webinars/new", webinar_form(start_date=start_date, start_time="23:30"))
     assert response.status_code == 200
     assert "Choose a date between 2000 and 2100." in response.get_data(as_text=True)
 

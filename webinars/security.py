@@ -129,6 +129,15 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max)
 
 
+def private_link_headers(response: Response) -> Response:
+    """For pages reached by an attendee's manage link: the URL is the credential, so keep it out of
+    shared caches, of Referer headers and of search engines."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 def register_converters(app: Flask) -> None:
     """Before any route is added: rules pick their converters when they are registered."""
     app.url_map.converters["default"] = SegmentConverter

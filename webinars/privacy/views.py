@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template
+from flask import Blueprint, abort, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
 from ..registrations import service as registrations
 from ..registrations.forms import CancelForm
+from ..security import private_link_headers
 from . import service
 
 bp = Blueprint("privacy", __name__, url_prefix="/r")
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    # As on the manage page these links come from: the URL is the credential.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+bp.after_request(private_link_headers)
 
 
 @bp.route("/<token>/data.json")

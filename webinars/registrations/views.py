@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -10,19 +10,14 @@ from ..extensions import csrf, db
 from ..ical import links
 from ..mail import notifications
 from ..models import Registration, RegistrationStatus
+from ..security import private_link_headers
 from . import service
 from .forms import CancelForm
 
 bp = Blueprint("registrations", __name__, url_prefix="/r")
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    # The URL is the credential: keep it out of shared caches and of Referer headers.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+bp.after_request(private_link_headers)
 
 
 @bp.route("/<token>")

@@ -135,3 +135,13 @@ def test_the_worker_runs_the_purge(app, frozen_clock):
     worker.deliver_due()
     db.session.expire_all()
     assert person.erased_at is not None
+
+
+def test_pages_a_manage_link_opens_stay_out_of_caches_referers_and_search_engines(client, app):
+    registration = _register(make_event(), "ana@example.org", "Ana Pérez")
+    for path in (f"/r/{registration.token}", f"/r/{registration.token}/data.json"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "private, no-store", path
+        assert response.headers["Referrer-Policy"] == "no-referrer", path
+        assert response.headers["X-Robots-Tag"] == "noindex", path

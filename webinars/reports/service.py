@@ -34,6 +34,7 @@ from ..models import (
     Series,
 )
 from ..questions.service import REFERRAL_OPTIONS, country_names, lines, options_for
+from ..registrations.service import status_counts
 
 # Statuses that hold or wait for a seat: the people who signed up and did not withdraw.
 SIGNED_UP = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED, RegistrationStatus.PENDING)
@@ -69,7 +70,7 @@ class Attendance:
 @dataclass
 class EventReport:
     event: Event
-    statuses: dict[str, int]
+    statuses: dict[RegistrationStatus, int]
     attendance: Attendance
     timeline: list[tuple[date, int]]  # (day, running total of sign-ups)
     daily: list[tuple[date, int, int]]  # (day, sign-ups that day, running total)
@@ -79,19 +80,6 @@ class EventReport:
     @property
     def total(self) -> int:
         return sum(self.statuses.values())
-
-
-def status_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids}
-    if event_ids:
-        rows = db.session.execute(
-            select(Registration.event_id, Registration.status, func.count())
-            .where(Registration.event_id.in_(event_ids))
-            .group_by(Registration.event_id, Registration.status)
-        )
-        for event_id, status, count in rows:
-            counts[event_id][status] = count
-    return counts
 
 
 def attendance_counts(event_ids: list[int]) -> dict[int, tuple[int, int]]:

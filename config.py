@@ -72,6 +72,8 @@ class Config:
     # How long an emailed password-reset link and the CLI's first-administrator link stay valid.
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     SETUP_LINK_MAX_AGE = _int("SETUP_LINK_MAX_AGE", 86400)
+    # Team and organizer invitations: long enough to reach someone back from a week away.
+    INVITATION_MAX_AGE = _int("INVITATION_MAX_AGE", 7 * 86400)
     # The first-visit page that creates the administrator; otherwise only the CLI's one-time link does.
     SETUP_OPEN = _bool("SETUP_OPEN", False)
 

@@ -38,6 +38,8 @@ from .registrations.views import bp as registrations_bp
 from .reports.views import bp as reports_bp
 from .series.views import bp as series_bp
 from .series.views import manage_bp as series_manage_bp
+from .team.views import bp as team_bp
+from .team.views import manage_bp as team_manage_bp
 
 
 class MissingSecretKey(RuntimeError):
@@ -141,6 +143,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(images_bp)
     app.register_blueprint(sharing_bp)
+    app.register_blueprint(team_bp)
+    app.register_blueprint(team_manage_bp)
     api.init_app(app)
 
 

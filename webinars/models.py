@@ -122,6 +122,10 @@ class MailKind(StrEnum):
     REGISTRATION_PENDING = "registration_pending"  # approval mode: the request was received
     REGISTRATION_DECLINED = "registration_declined"
     PASSWORD_RESET = "password_reset"  # to an organizer account; rendered when queued
+    # Rendered when queued too: an invitation to join a webinar's or series' team, or to open an
+    # organizer account.
+    TEAM_INVITATION = "team_invitation"
+    ACCOUNT_INVITATION = "account_invitation"
     TEST = "test"  # `flask check --send-test`: proves the worker delivers
 
 
@@ -150,6 +154,42 @@ def stored_as_string(enum: type[StrEnum], length: int) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+class TeamRole(StrEnum):
+    """A person's role on a webinar or series; permissions.CAPABILITIES says what each may do."""
+
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+class AuditAction(StrEnum):
+    """What an entry of a webinar's audit log records."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    RESCHEDULED = "rescheduled"
+    PUBLISHED = "published"
+    UNPUBLISHED = "unpublished"
+    CANCELLED = "cancelled"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    REGISTRATIONS_CANCELLED = "registrations_cancelled"
+    PROMOTED = "promoted"
+    PERSON_ADDED = "person_added"
+    PERSON_ERASED = "person_erased"
+    EXPORTED = "exported"
+    MESSAGE_SENT = "message_sent"
+    RECORDING_SAVED = "recording_saved"
+    RECORDING_SENT = "recording_sent"
+    ATTENDANCE_IMPORTED = "attendance_imported"
+    TEAM_INVITED = "team_invited"
+    TEAM_JOINED = "team_joined"
+    TEAM_ROLE_CHANGED = "team_role_changed"
+    TEAM_REMOVED = "team_removed"
+    TEAM_INVITATION_REVOKED = "team_invitation_revoked"
+    OWNER_CHANGED = "owner_changed"
 
 
 class TokenScope(StrEnum):
@@ -214,6 +254,83 @@ event_tag = Table(
     Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
+
+
+class TeamMember(Model):
+    """A role granted to an account on one webinar or one series (whose webinars it then covers).
+
+    The owner of a webinar is ``Event.owner`` and the owners of a series are ``Series.owners``; this
+    table holds the roles granted besides them (editor, viewer).
+    """
+
+    __tablename__ = "team_member"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        UniqueConstraint("user_id", "series_id"),
+        CheckConstraint("(event_id IS NULL) <> (series_id IS NULL)", name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    role: Mapped[TeamRole] = mapped_column(stored_as_string(TeamRole, 16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    user: Mapped[User] = relationship()
+
+
+class Invitation(Model):
+    """An emailed invitation: to a webinar's or series' team (with a role), or, with neither, to open
+    an organizer account. The link names the row and its ``nonce``; a resend draws a new nonce (the
+    old link stops working), and accepting or revoking ends it for good."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (CheckConstraint("event_id IS NULL OR series_id IS NULL", name="one_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    role: Mapped[TeamRole | None] = mapped_column(stored_as_string(TeamRole, 16))
+    # Account invitations only: the new organizer becomes an administrator.
+    make_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    invited_by: Mapped[User | None] = relationship()
+    event: Mapped[Event | None] = relationship()
+    series: Mapped[Series | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class AuditEntry(Model):
+    """One line of a webinar's (or series') audit log: who did what, and when. Written by the services
+    in the transaction of the change itself, so a rolled-back change leaves no entry."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_entry_event_created", "event_id", "created_at"),
+        Index("ix_audit_entry_series_created", "series_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    # The account that acted (None: the command line or the worker); its name is kept beside it so
+    # the log still reads after the account is removed.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(120), default="")
+    action: Mapped[AuditAction] = mapped_column(stored_as_string(AuditAction, 32))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ApiToken(Model):

@@ -9,10 +9,13 @@ Two questions, two tools:
   capability. ``may`` answers the same question for services and templates, and ``events_visible_to``
   / ``series_visible_to`` are the same rule as queries, for lists.
 
-A user's capabilities on an object come from their role on it. Today there are two ways to have one:
-being an administrator (every capability on everything) and owning the object (OWNER). Roles granted
-per webinar or series (EDITOR, VIEWER) only need ``_role_on`` to look them up: the capability table
-and every caller stay as they are.
+A user's capabilities on an object come from their role on it: an administrator holds every
+capability on everything; otherwise the strongest of
+
+- owning it: the webinar's owner, or one of the series' owners (OWNER);
+- owning the series a webinar belongs to (OWNER on each of its webinars: co-owners of a series run
+  its webinars like the owner of each);
+- a role granted on the webinar, or on its series (``TeamMember``: EDITOR or VIEWER).
 """
 
 from __future__ import annotations
@@ -22,23 +25,28 @@ from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, or_, select
 
 from .database import get_by_id
-from .models import Event, Series, User, series_owner
+from .extensions import db
+from .models import Event, Series, TeamMember, TeamRole, User, series_owner
 
 
 class Capability(StrEnum):
     VIEW = "view"  # its management pages, registrations, export, email log
     EDIT = "edit"  # change, publish, write to attendees, record attendance, resend mail
-    ADMINISTER = "administer"  # cancel or delete the webinar, change a series' owners
+    ADMINISTER = "administer"  # cancel or delete the webinar, its team and audit log
 
 
-class Role(StrEnum):
-    OWNER = "owner"
-    EDITOR = "editor"
-    VIEWER = "viewer"
+# Stored on TeamMember rows, so the enum lives with the models; this is the name callers know.
+Role = TeamRole
+
+ROLE_LABELS = {Role.OWNER: _l("Owner"), Role.EDITOR: _l("Editor"), Role.VIEWER: _l("Viewer")}
+
+# Strongest first: a person with two roles on one webinar (their own and the series') holds the stronger.
+_STRENGTH = {Role.OWNER: 3, Role.EDITOR: 2, Role.VIEWER: 1}
 
 
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -82,10 +90,44 @@ def require_admin() -> None:
 # --- roles and capabilities ----------------------------------------------------------------------------
 
 
+def _owns_series(user: User, series_id: int) -> bool:
+    found = db.session.execute(
+        select(series_owner.c.user_id).where(
+            series_owner.c.series_id == series_id, series_owner.c.user_id == user.id
+        )
+    ).first()
+    return found is not None
+
+
+def _granted(user: User, *, event_id: int | None = None, series_id: int | None = None) -> list[Role]:
+    targets = []
+    if event_id is not None:
+        targets.append(TeamMember.event_id == event_id)
+    if series_id is not None:
+        targets.append(TeamMember.series_id == series_id)
+    if not targets:
+        return []
+    query = select(TeamMember.role).where(TeamMember.user_id == user.id, or_(*targets))
+    return list(db.session.scalars(query))
+
+
 def _role_on(user: User, target: Event | Series) -> Role | None:
     if isinstance(target, Event):
-        return Role.OWNER if target.owner_id == user.id else None
-    return Role.OWNER if any(owner.id == user.id for owner in target.owners) else None
+        if target.owner_id == user.id:
+            return Role.OWNER
+        if target.series_id is not None and _owns_series(user, target.series_id):
+            return Role.OWNER
+        roles = _granted(user, event_id=target.id, series_id=target.series_id)
+    else:
+        if _owns_series(user, target.id):
+            return Role.OWNER
+        roles = _granted(user, series_id=target.id)
+    return max(roles, key=_STRENGTH.__getitem__, default=None)
+
+
+def role_on(user: User, target: Event | Series) -> Role | None:
+    """The user's role on ``target`` (an administrator's is OWNER), for pages that adapt to it."""
+    return Role.OWNER if user.is_admin else _role_on(user, target)
 
 
 def may(user: User, capability: Capability, target: Event | Series) -> bool:
@@ -129,9 +171,21 @@ def events_visible_to(user: User, capability: Capability = Capability.VIEW) -> S
     query = select(Event)
     if user.is_admin:
         return query
-    if Role.OWNER in ROLES_WITH[capability]:
-        return query.where(Event.owner_id == user.id)
-    return query.where(false())
+    roles = ROLES_WITH[capability]
+    conditions = []
+    if Role.OWNER in roles:
+        owned_series = select(series_owner.c.series_id).where(series_owner.c.user_id == user.id)
+        conditions += [Event.owner_id == user.id, Event.series_id.in_(owned_series)]
+    granted = [role for role in roles if role != Role.OWNER]
+    if granted:
+        mine = select(TeamMember).where(TeamMember.user_id == user.id, TeamMember.role.in_(granted))
+        conditions += [
+            Event.id.in_(mine.with_only_columns(TeamMember.event_id).where(TeamMember.event_id.is_not(None))),
+            Event.series_id.in_(
+                mine.with_only_columns(TeamMember.series_id).where(TeamMember.series_id.is_not(None))
+            ),
+        ]
+    return query.where(or_(*conditions)) if conditions else query.where(false())
 
 
 def series_visible_to(user: User, capability: Capability = Capability.VIEW) -> Select[Series]:
@@ -139,6 +193,21 @@ def series_visible_to(user: User, capability: Capability = Capability.VIEW) -> S
     query = select(Series)
     if user.is_admin:
         return query
-    if Role.OWNER in ROLES_WITH[capability]:
-        return query.join(series_owner).where(series_owner.c.user_id == user.id)
-    return query.where(false())
+    roles = ROLES_WITH[capability]
+    conditions = []
+    if Role.OWNER in roles:
+        conditions.append(
+            Series.id.in_(select(series_owner.c.series_id).where(series_owner.c.user_id == user.id))
+        )
+    granted = [role for role in roles if role != Role.OWNER]
+    if granted:
+        conditions.append(
+            Series.id.in_(
+                select(TeamMember.series_id).where(
+                    TeamMember.user_id == user.id,
+                    TeamMember.role.in_(granted),
+                    TeamMember.series_id.is_not(None),
+                )
+            )
+        )
+    return query.where(or_(*conditions)) if conditions else query.where(false())

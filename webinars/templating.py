@@ -7,10 +7,18 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
+from flask_login import current_user
 
-from . import timefmt, topics
+from . import audit, timefmt, topics
 from .images import service as images
-from .models import Audience, EventStatus, MailKind, OutboxStatus, RegistrationStatus
+from .models import Audience, Event, EventStatus, MailKind, OutboxStatus, RegistrationStatus, Series
+from .permissions import ROLE_LABELS, Capability, may
+
+
+def _can(capability: str, target: Event | Series) -> bool:
+    """Whether the signed-in organizer holds ``capability`` on ``target``: pages offer only what the
+    routes will accept (the routes check again)."""
+    return bool(current_user.is_authenticated and may(current_user, Capability(capability), target))
 
 
 def _url_with(**changes: Any) -> str:
@@ -41,6 +49,9 @@ def register(app: Flask) -> None:
         app.jinja_env.globals[enum.__name__] = enum
     app.jinja_env.globals["image_url"] = images.url
     app.jinja_env.globals["image_srcset"] = images.srcset
+    app.jinja_env.globals["can"] = _can
+    app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    app.jinja_env.globals["audit_labels"] = audit.LABELS
 
     @app.context_processor
     def _site() -> dict[str, Any]:

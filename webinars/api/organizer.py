@@ -316,6 +316,7 @@ class RegistrationsExport(MethodView):
         """The registrations as a spreadsheet (formulas neutralised)."""
         event = managed_event(event_id)
         status = args["status"].value if args.get("status") else None
+        export.note_export(event, "CSV (API)")
         return Response(
             export.csv_text(event, status),
             mimetype="text/csv",

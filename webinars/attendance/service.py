@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from .. import audit
 from ..database import writing
 from ..extensions import db
-from ..models import Event, ParticipantRecord, Registration, RegistrationStatus
+from ..models import AuditAction, Event, ParticipantRecord, Registration, RegistrationStatus
 from ..text import single_line
 from .parsers import Report, name_key
 
@@ -75,6 +76,7 @@ def import_report(event: Event, report: Report, minimum_minutes: int) -> ImportR
         event.attendance_minimum_minutes = minimum_minutes
         db.session.flush()
         result = _mark(event)
+        audit.record(event, AuditAction.ATTENDANCE_IMPORTED, f"{report.source}: {len(records)}")
         db.session.commit()
     matched = sum(1 for record in records if record.registration_id is not None)
     return ImportResult(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -25,8 +25,19 @@ class AccountForm(BaseForm):
     )
 
 
-class OrganizerForm(AccountForm):
+class InviteOrganizerForm(BaseForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     is_admin = BooleanField(_l("Administrator (can manage every webinar and organizer)"))
+
+
+class EditOrganizerForm(BaseForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
+    is_admin = BooleanField(_l("Administrator (can manage every webinar and organizer)"))
+
+
+class RemoveOrganizerForm(BaseForm):
+    heir = SelectField(_l("Their webinars and series go to"), coerce=int, validators=[DataRequired()])
 
 
 class NewPasswordForm(BaseForm):

@@ -6,14 +6,16 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 
+from .. import audit, clock
 from ..database import get_by_id, writing
 from ..extensions import db
 from ..mail.outbox import Content, Envelope, enqueue
-from ..models import MailKind, User
+from ..models import AuditAction, Event, Invitation, MailKind, TeamMember, User, series_owner
+from ..permissions import ROLE_LABELS
 from ..rules import RuleError
-from ..text import has_control_characters, normalise_email, single_line
+from ..text import has_control_characters, new_token, normalise_email, single_line
 from ..urls import external_url
 
 # Checked against when the address is unknown, so a login takes as long either way.
@@ -21,6 +23,7 @@ _DUMMY = User(password_hash="scrypt:32768:8:1$dummysaltdummysa$" + "0" * 128)
 
 _RESET_SALT = "password-reset"
 _SETUP_SALT = "first-administrator"
+_INVITATION_SALT = "invitation"
 
 
 class AccountExists(RuleError):
@@ -192,3 +195,238 @@ def setup_token_valid(token: str) -> bool:
     except BadSignature:
         return False
     return True
+
+
+# --- invitations (to an organizer account, or to a webinar's or series' team) ---------------------------
+
+
+def address_or_error(email: str, field: str = "email") -> str:
+    """The normalised address, or a RuleError on ``field``."""
+    try:
+        return normalise_email(email)
+    except ValueError:
+        raise RuleError.on(field, str(_l("Enter a valid email address."))) from None
+
+
+def account_for(address: str) -> User | None:
+    return db.session.execute(select(User).where(User.email == address)).scalar_one_or_none()
+
+
+def invitation_token(invitation: Invitation) -> str:
+    # The nonce makes a resent link replace the old one; accepting or revoking ends both.
+    return _serializer(_INVITATION_SALT).dumps([invitation.id, invitation.nonce])
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The open invitation a link names, if the link is not expired, replaced, used or revoked."""
+    try:
+        invitation_id, nonce = _serializer(_INVITATION_SALT).loads(
+            token, max_age=current_app.config["INVITATION_MAX_AGE"]
+        )
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(invitation_id, int) or not 0 < invitation_id < 2**31:
+        return None
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or not invitation.is_open or invitation.nonce != nonce:
+        return None
+    return invitation
+
+
+def send_invitation(invitation: Invitation) -> None:
+    """Queue the invitation email with a fresh link (an earlier link stops working). The caller commits."""
+    invitation.nonce = new_token()
+    invitation.sent_at = clock.now()
+    db.session.flush()
+    inviter = invitation.invited_by
+    target = invitation.event or invitation.series
+    context = {
+        "invitation": invitation,
+        "inviter": inviter.name if inviter is not None else current_app.config["SITE_NAME"],
+        "target_title": (invitation.event.full_title if invitation.event else target.title if target else ""),
+        "role": str(ROLE_LABELS[invitation.role]) if invitation.role else "",
+        "accept_url": external_url("team.accept", token=invitation_token(invitation)),
+        "days": max(1, current_app.config["INVITATION_MAX_AGE"] // 86400),
+        "site_name": current_app.config["SITE_NAME"],
+    }
+    if target is None:
+        kind = MailKind.ACCOUNT_INVITATION
+        subject = _(
+            "%(name)s invites you to organize webinars on %(site)s",
+            name=context["inviter"],
+            site=context["site_name"],
+        )
+    else:
+        kind = MailKind.TEAM_INVITATION
+        subject = _(
+            "%(name)s invites you to the team of %(title)s",
+            name=context["inviter"],
+            title=context["target_title"],
+        )
+    enqueue(
+        Envelope(
+            kind=kind,
+            recipient=invitation.email,
+            subject=single_line(subject)[:300],
+            event_id=invitation.event_id,
+        ),
+        Content(
+            body_text=render_template(f"emails/{kind.value}.txt", **context),
+            body_html=render_template(f"emails/{kind.value}.html", **context),
+        ),
+    )
+
+
+def invite_organizer(inviter: User, email: str, *, make_admin: bool = False) -> Invitation:
+    """Email a link to open an organizer account (name and password chosen by its owner). An open
+    invitation to the same address is sent again instead of doubled. Commits."""
+    address = address_or_error(email)
+    with writing():
+        if account_for(address) is not None:
+            raise AccountExists(address)
+        invitation = db.session.execute(
+            select(Invitation).where(
+                Invitation.email == address,
+                Invitation.event_id.is_(None),
+                Invitation.series_id.is_(None),
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+        ).scalar_one_or_none()
+        if invitation is None:
+            invitation = Invitation(email=address, nonce=new_token())
+            db.session.add(invitation)
+        invitation.invited_by_id = inviter.id
+        invitation.make_admin = make_admin
+        send_invitation(invitation)
+        db.session.commit()
+    return invitation
+
+
+def open_account_invitations() -> list[Invitation]:
+    """Organizer invitations not yet accepted or revoked, newest first."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.event_id.is_(None),
+                Invitation.series_id.is_(None),
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        )
+    )
+
+
+def account_invitation(invitation_id: int) -> Invitation | None:
+    invitation = get_by_id(Invitation, invitation_id)
+    if invitation is None or invitation.event_id is not None or invitation.series_id is not None:
+        return None
+    return invitation
+
+
+def resend_invitation(invitation: Invitation) -> None:
+    """Send an open invitation again, with a new link (the previous one stops working). Commits."""
+    with writing():
+        if not invitation.is_open:
+            raise RuleError.on("invitation", str(_l("This invitation was already accepted or revoked.")))
+        send_invitation(invitation)
+        db.session.commit()
+
+
+def revoke_invitation(invitation: Invitation) -> None:
+    """The link stops working. Commits."""
+    with writing():
+        if invitation.is_open:
+            invitation.revoked_at = clock.now()
+        db.session.commit()
+
+
+def create_invited_account(invitation: Invitation, name: str, password: str) -> User:
+    """The account an invitation asked for, with the name and password its owner chose; the invitation
+    is spent. Does not commit: the caller also grants the invitation's role, in the same transaction."""
+    if has_control_characters(name) or not single_line(name):
+        raise RuleError.on("name", str(_l("Enter your name.")))
+    if account_for(invitation.email) is not None:
+        raise AccountExists(invitation.email)
+    user = User(
+        email=invitation.email,
+        name=single_line(name)[:120],
+        is_admin=invitation.make_admin and invitation.event_id is None and invitation.series_id is None,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    invitation.accepted_at = clock.now()
+    db.session.flush()
+    return user
+
+
+def accept_account_invitation(invitation: Invitation, name: str, password: str) -> User:
+    """Open the organizer account an administrator invited to. Commits."""
+    with writing():
+        user = create_invited_account(invitation, name, password)
+        db.session.commit()
+    return user
+
+
+# --- organizer accounts, as administrators manage them -------------------------------------------------
+
+
+def update_organizer(admin: User, user: User, *, name: str, email: str, is_admin: bool) -> None:
+    """Change an account's name, address and administrator flag. Commits."""
+    address = address_or_error(email)
+    errors: dict[str, str] = {}
+    if has_control_characters(name) or not single_line(name):
+        errors["name"] = str(_l("Enter a name."))
+    clash = account_for(address)
+    if clash is not None and clash.id != user.id:
+        errors["email"] = str(_l("An account with this email already exists."))
+    if user.id == admin.id and not is_admin:
+        errors["is_admin"] = str(_l("You cannot take away your own administrator rights."))
+    if errors:
+        raise RuleError(errors)
+    with writing():
+        user.name = single_line(name)[:120]
+        user.email = address
+        if user.is_admin and not is_admin:
+            user.end_sessions()  # pages opened with the old rights stop working at once
+        user.is_admin = is_admin
+        db.session.commit()
+
+
+def remove_organizer(admin: User, user: User, heir: User | None) -> int:
+    """Delete an account; its webinars and its place among series owners go to ``heir``. Returns how
+    many webinars moved. Its team roles, API tokens and sessions end with it. Commits."""
+    if user.id == admin.id:
+        raise RuleError.on("heir", str(_l("You cannot remove your own account.")))
+    if heir is None or heir.id == user.id or not heir.active:
+        raise RuleError.on("heir", str(_l("Choose another active organizer to take over.")))
+    with writing():
+        events = list(db.session.scalars(select(Event).where(Event.owner_id == user.id)))
+        for event in events:
+            event.owner_id = heir.id
+            audit.record(
+                event,
+                AuditAction.OWNER_CHANGED,
+                f"{user.name} <{user.email}> → {heir.name} <{heir.email}>",
+                actor=admin,
+            )
+        owned = set(
+            db.session.scalars(select(series_owner.c.series_id).where(series_owner.c.user_id == user.id))
+        )
+        already = set(
+            db.session.scalars(select(series_owner.c.series_id).where(series_owner.c.user_id == heir.id))
+        )
+        for series_id in sorted(owned - already):
+            db.session.execute(insert(series_owner).values(series_id=series_id, user_id=heir.id))
+        db.session.execute(delete(series_owner).where(series_owner.c.user_id == user.id))
+        db.session.execute(delete(TeamMember).where(TeamMember.user_id == user.id))
+        db.session.execute(
+            update(Invitation).where(Invitation.invited_by_id == user.id).values(invited_by_id=None)
+        )
+        db.session.flush()
+        db.session.expire_all()
+        db.session.delete(db.session.get(User, user.id))
+        db.session.commit()
+    return len(events)

@@ -8,23 +8,23 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_babel import ngettext
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from .. import ratelimits
 from ..extensions import limiter
 from ..forms import apply_rule_error
-from ..models import TokenScope, User
+from ..models import TokenScope
 from ..permissions import require_admin, signed_in
 from ..rules import RuleError
 from . import service
@@ -34,11 +34,14 @@ from .forms import (
     AccountStateForm,
     ApiTokenForm,
     ChangePasswordForm,
+    EditOrganizerForm,
     ForgotPasswordForm,
+    InviteOrganizerForm,
     LoginForm,
     NewPasswordForm,
-    OrganizerForm,
+    RemoveOrganizerForm,
 )
+from .sessions import start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -47,19 +50,6 @@ def _safe_next(target: str | None) -> str:
     if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
     return url_for("manage.dashboard")
-
-
-def _start_session(user: User, *, remember: bool = False) -> None:
-    """A fresh session for the account: nothing carried over from before sign-in but the language.
-
-    The CSRF token goes with it, so a token seen before sign-in is worth nothing after.
-    """
-    language = session.get("lang")
-    session.clear()
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's copy of it
-    if language:
-        session["lang"] = language
-    login_user(user, remember=remember)
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -76,7 +66,7 @@ def setup(token: str | None = None) -> ResponseReturnValue:
         user = service.create_first_admin(form.email.data, form.name.data, form.password.data)
         if user is None:  # someone else finished set-up a moment ago
             return redirect(url_for("auth.login"))
-        _start_session(user)
+        start_session(user)
         flash(_("Welcome! Your administrator account is ready."), "success")
         return redirect(url_for("manage.dashboard"))
     return render_template("auth/setup.html", form=form)
@@ -104,7 +94,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
         if user is not None:
-            _start_session(user, remember=bool(form.remember.data))
+            start_session(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(_("Wrong email or password."))
     return render_template("auth/login.html", form=form, awaiting_setup=service.needs_setup())
@@ -130,7 +120,7 @@ def change_password() -> ResponseReturnValue:
         except RuleError as error:
             apply_rule_error(form, error, fallback="current")
         else:
-            _start_session(
+            start_session(
                 current_user._get_current_object()
             )  # this browser stays signed in, with the new session version
             flash(_("Your password is changed. Other devices are signed out."), "success")
@@ -162,7 +152,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     form = NewPasswordForm()
     if form.validate_on_submit():
         service.reset_password(user, form.password.data)
-        _start_session(user)
+        start_session(user)
         flash(_("Your new password is set. Other devices are signed out."), "success")
         return redirect(url_for("manage.dashboard"))
     return render_template("auth/reset_password.html", form=form)
@@ -180,21 +170,112 @@ def _reset_links_stay_private(response: Response) -> Response:
 @bp.route("/manage/organizers", methods=["GET", "POST"])
 @signed_in
 def organizers() -> ResponseReturnValue:
+    """Every account, and the invitation of a new organizer by email (they choose their own password)."""
     require_admin()
-    form = OrganizerForm()
+    form = InviteOrganizerForm()
     if form.validate_on_submit():
         try:
-            service.create_user(
-                form.email.data, form.name.data, form.password.data, is_admin=form.is_admin.data
+            invitation = service.invite_organizer(
+                current_user, form.email.data, make_admin=form.is_admin.data
             )
         except RuleError as error:
             apply_rule_error(form, error, fallback="email")
         else:
-            flash(_("Organizer account created."), "success")
+            flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
             return redirect(url_for("auth.organizers"))
     return render_template(
-        "auth/organizers.html", form=form, users=service.organizers(), state_form=AccountStateForm()
+        "auth/organizers.html",
+        form=form,
+        users=service.organizers(),
+        invitations=service.open_account_invitations(),
+        state_form=AccountStateForm(),
     )
+
+
+@bp.route("/manage/organizers/<int:user_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_organizer(user_id: int) -> ResponseReturnValue:
+    require_admin()
+    user = service.organizer(user_id) or abort(404)
+    form = EditOrganizerForm()
+    if request.method == "GET":
+        form.name.data, form.email.data, form.is_admin.data = user.name, user.email, user.is_admin
+    elif form.validate_on_submit():
+        try:
+            service.update_organizer(
+                current_user, user, name=form.name.data, email=form.email.data, is_admin=form.is_admin.data
+            )
+        except RuleError as error:
+            apply_rule_error(form, error, fallback="name")
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("auth.organizers"))
+    return render_template("auth/edit_organizer.html", form=form, user=user)
+
+
+@bp.route("/manage/organizers/<int:user_id>/remove", methods=["GET", "POST"])
+@signed_in
+def remove_organizer(user_id: int) -> ResponseReturnValue:
+    """Remove an account; the administrator picks who takes over its webinars and series."""
+    require_admin()
+    user = service.organizer(user_id) or abort(404)
+    form = RemoveOrganizerForm()
+    form.heir.choices = [
+        SelectChoice(other.id, f"{other.name} <{other.email}>")
+        for other in service.organizers()
+        if other.id != user.id and other.active
+    ]
+    if form.validate_on_submit():
+        try:
+            moved = service.remove_organizer(current_user, user, service.organizer(form.heir.data))
+        except RuleError as error:
+            apply_rule_error(form, error, fallback="heir")
+        else:
+            flash(
+                ngettext(
+                    "The account is removed; %(num)s webinar moved to its new owner.",
+                    "The account is removed; %(num)s webinars moved to their new owner.",
+                    moved,
+                ),
+                "success",
+            )
+            return redirect(url_for("auth.organizers"))
+    return render_template("auth/remove_organizer.html", form=form, user=user)
+
+
+@bp.route("/manage/organizers/invitations/<int:invitation_id>/resend", methods=["POST"])
+@signed_in
+def resend_organizer_invitation(invitation_id: int) -> ResponseReturnValue:
+    require_admin()
+    invitation = service.account_invitation(invitation_id) or abort(404)
+    if not AccountStateForm().validate_on_submit():
+        abort(400)
+    try:
+        service.resend_invitation(invitation)
+    except RuleError as error:
+        for message in error.messages:
+            flash(message, "error")
+    else:
+        flash(
+            _(
+                "Invitation sent again to %(email)s; the earlier link no longer works.",
+                email=invitation.email,
+            ),
+            "success",
+        )
+    return redirect(url_for("auth.organizers"))
+
+
+@bp.route("/manage/organizers/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@signed_in
+def revoke_organizer_invitation(invitation_id: int) -> ResponseReturnValue:
+    require_admin()
+    invitation = service.account_invitation(invitation_id) or abort(404)
+    if not AccountStateForm().validate_on_submit():
+        abort(400)
+    service.revoke_invitation(invitation)
+    flash(_("Invitation to %(email)s revoked: its link no longer works.", email=invitation.email), "success")
+    return redirect(url_for("auth.organizers"))
 
 
 @bp.route("/manage/organizers/<int:user_id>/<any(enable, disable):action>", methods=["POST"])

@@ -12,12 +12,13 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
-from .. import clock
+from .. import audit, clock
 from ..database import writing
 from ..extensions import db
 from ..mail import notifications
 from ..models import (
     Audience,
+    AuditAction,
     Broadcast,
     Event,
     MailKind,
@@ -90,6 +91,8 @@ def create(
             total=audience_size(event.id, audience),
         )
         db.session.add(broadcast)
+        action = AuditAction.RECORDING_SENT if kind == MailKind.RECORDING else AuditAction.MESSAGE_SENT
+        audit.record(event, action, f"{broadcast.subject} ({audience}, {broadcast.total})", actor=author)
         db.session.commit()
     return broadcast
 
@@ -199,6 +202,7 @@ def set_recording(event: Event, *, url: str, summary: str) -> None:
     with writing():
         event.recording_url = url.strip()
         event.recording_summary = summary
+        audit.record(event, AuditAction.RECORDING_SAVED, event.recording_url)
         db.session.commit()
 
 

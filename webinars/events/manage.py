@@ -360,6 +360,7 @@ def erase(event_id: int, registration_id: int) -> ResponseReturnValue:
 @bp.route("/webinars/<int:event_id>/registrations.csv")
 def registrations_csv(event_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
+    export.note_export(event, "CSV")
     return Response(
         export.csv_text(event, wanted=listing.ListFilter.from_args(request.args)),
         mimetype="text/csv",
@@ -370,6 +371,7 @@ def registrations_csv(event_id: int) -> ResponseReturnValue:
 @bp.route("/webinars/<int:event_id>/registrations.xlsx")
 def registrations_xlsx(event_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
+    export.note_export(event, "XLSX")
     return Response(
         export.xlsx_bytes(event, listing.ListFilter.from_args(request.args)),
         mimetype=export.XLSX_MIMETYPE,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import clock
+from .. import audit, clock
 from ..database import unique_slug, writing
 from ..extensions import db
 from ..images import service as images
@@ -17,6 +17,7 @@ from ..images.service import ImageChange
 from ..mail import notifications
 from ..models import (
     DEFAULT_REMINDER_OFFSETS,
+    AuditAction,
     Event,
     EventKind,
     EventStatus,
@@ -212,6 +213,7 @@ def create_event(owner: User, data: EventData, *, copied_from: Event | None = No
         source = copied_from or questions.previous_in_series(event)
         if source is not None:
             questions.copy_questions(source, event)
+        audit.record(event, AuditAction.CREATED, event.title, actor=owner)
         db.session.commit()
     return event
 
@@ -257,8 +259,19 @@ def update_event(event: Event, data: EventData) -> bool:
             for registration in _registrations(event, RegistrationStatus.CONFIRMED):
                 notifications.send(registration, MailKind.EVENT_UPDATED)
         fill_from_waitlist(event)
+        if event.starts_at != before["starts_at"]:
+            audit.record(
+                event, AuditAction.RESCHEDULED, f"{_utc(before['starts_at'])} → {_utc(event.starts_at)}"
+            )
+        else:
+            changed = sorted(name for name, value in before.items() if getattr(event, name) != value)
+            audit.record(event, AuditAction.EDITED, ", ".join(changed))
         db.session.commit()
     return notify
+
+
+def _utc(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _registrations(event: Event, status: RegistrationStatus) -> list[Registration]:
@@ -280,6 +293,7 @@ def publish(event: Event) -> None:
             event.published_at = event.published_at or clock.now()
             db.session.flush()
             fill_from_waitlist(event)
+            audit.record(event, AuditAction.PUBLISHED)
         db.session.commit()
 
 
@@ -300,6 +314,7 @@ def publish_many(user: User, event_ids: list[int]) -> list[Event]:
         db.session.flush()
         for event in drafts:
             fill_from_waitlist(event)
+            audit.record(event, AuditAction.PUBLISHED, actor=user)
         db.session.commit()
     return drafts
 
@@ -309,6 +324,7 @@ def unpublish(event: Event) -> None:
     with writing():
         if event.status == EventStatus.PUBLISHED:
             event.status = EventStatus.DRAFT
+            audit.record(event, AuditAction.UNPUBLISHED)
         db.session.commit()
 
 
@@ -326,6 +342,7 @@ def cancel_event(event: Event) -> None:
             for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
                 for registration in _registrations(event, status):
                     notifications.send(registration, MailKind.EVENT_CANCELLED)
+        audit.record(event, AuditAction.CANCELLED)
         db.session.commit()
 
 

@@ -16,12 +16,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from .. import clock
+from .. import audit, clock
 from ..database import writing
 from ..extensions import db
 from ..models import (
     CHOICE_KINDS,
     Answer,
+    AuditAction,
     Event,
     OutboxMessage,
     OutboxStatus,
@@ -148,6 +149,8 @@ def erase(registration: Registration) -> None:
         _scrub([registration])
         if was_confirmed:
             fill_from_waitlist(registration.event)
+        # By number only: the log must not keep what the erasure replaced.
+        audit.record(registration.event, AuditAction.PERSON_ERASED, f"#{registration.id}")
         db.session.commit()
 
 

@@ -14,8 +14,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import Select
 
+from .. import audit
+from ..database import writing
 from ..extensions import db
-from ..models import Event, Registration, RegistrationStatus
+from ..models import AuditAction, Event, Registration, RegistrationStatus
 from ..questions import service as questions
 from ..timefmt import iso_utc
 from .listing import ListFilter, matching, with_answers
@@ -40,6 +42,14 @@ BATCH = 500
 def registrations_query(event: Event, status: str | None) -> Select[Registration]:
     wanted = ListFilter(status=RegistrationStatus(status) if status in set(RegistrationStatus) else None)
     return with_answers(matching(event, wanted))
+
+
+def note_export(event: Event, file_format: str) -> None:
+    """Enter a download of the registrations in the webinar's audit log: a list of people leaving
+    the site is worth knowing about. Commits."""
+    with writing():
+        audit.record(event, AuditAction.EXPORTED, file_format)
+        db.session.commit()
 
 
 def csv_cell(value: object) -> str:

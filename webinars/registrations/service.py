@@ -18,11 +18,19 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
+from .. import audit, clock
 from ..database import writing
 from ..extensions import db
 from ..mail import notifications
-from ..models import Event, EventStatus, MailKind, OutboxMessage, Registration, RegistrationStatus
+from ..models import (
+    AuditAction,
+    Event,
+    EventStatus,
+    MailKind,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+)
 from ..questions.service import record_answers
 from ..rules import RuleError
 from ..text import has_control_characters, new_token, normalise_email, single_line
@@ -254,6 +262,8 @@ def decide(event: Event, registration_ids: list[int], *, approve_them: bool, rea
             except DecisionRefused:
                 continue
             changed += 1
+        if changed:
+            audit.record(event, AuditAction.APPROVED if approve_them else AuditAction.DECLINED, str(changed))
         db.session.commit()
     return changed
 
@@ -405,6 +415,7 @@ def cancel_many(event: Event, registration_ids: list[int]) -> int:
             changed += 1
         if changed:
             fill_from_waitlist(event)
+            audit.record(event, AuditAction.REGISTRATIONS_CANCELLED, str(changed))
         db.session.commit()
     return changed
 
@@ -432,6 +443,8 @@ def promote_many(event: Event, registration_ids: list[int]) -> Promotion:
             db.session.flush()
             notifications.send(registration, MailKind.PROMOTED)
             moved += 1
+        if moved:
+            audit.record(event, AuditAction.PROMOTED, str(moved))
         db.session.commit()
     db.session.expire(event, ["seats_taken"])
     return Promotion(moved=moved, no_seat=no_seat)
@@ -479,5 +492,7 @@ def add_by_hand(
             ) from error
         if send_invitation:
             notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+        # The registration's number, not the person: the log outlives an erasure of their data.
+        audit.record(event, AuditAction.PERSON_ADDED, f"#{registration.id}")
         db.session.commit()
     return registration

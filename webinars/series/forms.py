@@ -10,7 +10,6 @@ from wtforms import (
     DateField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -19,7 +18,6 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..events.forms import ScheduleFields, check_speaker_lines, chosen_topics, speakers_from_lines
 from ..images.forms import alt_field, change_from, picture_field, require_alt
@@ -32,12 +30,6 @@ class SeriesForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Web address"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
-    owners = SelectMultipleField(
-        _l("Owners"),
-        coerce=int,
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-    )
     cover = picture_field(_l("Cover image"))
     cover_alt = alt_field(_l("Cover description (alt text)"))
     remove_cover = BooleanField(_l("Remove the cover image"))
@@ -52,7 +44,6 @@ class SeriesForm(BaseForm):
             title=self.title.data or "",
             slug=self.slug.data or "",
             description_md=self.description.data or "",
-            owner_ids=list(self.owners.data or []),
             cover=change_from(self.cover, self.cover_alt, self.remove_cover),
         )
 
@@ -60,7 +51,6 @@ class SeriesForm(BaseForm):
         self.title.data = series.title
         self.slug.data = series.slug
         self.description.data = series.description_md
-        self.owners.data = [owner.id for owner in series.owners]
         self.cover_alt.data = series.cover_alt
         self.has_cover = series.cover_id is not None
 

@@ -45,12 +45,6 @@ def manageable(user: User) -> Select[Series]:
     return series_visible_to(user, Capability.EDIT).order_by(Series.title, Series.id)
 
 
-def owner_choices() -> list[tuple[int, str]]:
-    """Every organizer account, as (id, "Name <email>"), for the owners field."""
-    users = db.session.scalars(select(User).order_by(User.name, User.id))
-    return [(user.id, f"{user.name} <{user.email}>") for user in users]
-
-
 # --- reading -------------------------------------------------------------------------------------------
 
 
@@ -92,7 +86,9 @@ class SeriesData:
     title: str
     slug: str = ""
     description_md: str = ""
-    owner_ids: list[int] = field(default_factory=list)
+    # None keeps the owners (a new series: its creator). Pages never set it: owners join through the
+    # series' team page, by invitation; the command line and tests may.
+    owner_ids: list[int] | None = None
     cover: ImageChange | None = None
 
 
@@ -114,19 +110,22 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
             clash = clash.where(Series.id != series.id)
         if db.session.execute(clash).first() is not None:
             errors["slug"] = str(_l("Another series already uses this address."))
-    owner_ids = set(data.owner_ids)
-    if not editor.is_admin:
-        owner_ids.add(editor.id)  # an organizer never locks themselves out of their own series
-    owners = list(db.session.scalars(select(User).where(User.id.in_(owner_ids)))) if owner_ids else []
-    if not owners:
-        errors["owners"] = str(_l("Choose at least one owner."))
+    owners: list[User] | None = None
+    if data.owner_ids is not None or series.id is None:
+        owner_ids = set(data.owner_ids or [editor.id])
+        if not editor.is_admin:
+            owner_ids.add(editor.id)  # an organizer never locks themselves out of their own series
+        owners = list(db.session.scalars(select(User).where(User.id.in_(owner_ids))))
+        if not owners:
+            errors["owners"] = str(_l("Choose at least one owner."))
     if errors:
         raise RuleError(errors)
     series.title = title[:200]
     # A blank address keeps the current one (subscriptions use it), or is made from the title.
     series.slug = wanted or series.slug or unique_slug(Series, slugify(title, 200), series.id)
     series.description_md = data.description_md
-    series.owners = owners
+    if owners is not None:
+        series.owners = owners
     images.apply(series, "cover", data.cover)
 
 
@@ -316,8 +315,10 @@ def create_schedule(owner: User, data: ScheduleData) -> list[Event]:
 
 
 def for_manage_list(user: User) -> list[tuple[Series, int]]:
-    """The series ``user`` manages, with their owners loaded and how many webinars each holds."""
-    series_list = list(db.session.scalars(manageable(user).options(selectinload(Series.owners))))
+    """The series ``user`` has a role on (viewers too), with their owners loaded and how many webinars
+    each holds."""
+    visible = series_visible_to(user, Capability.VIEW).order_by(Series.title, Series.id)
+    series_list = list(db.session.scalars(visible.options(selectinload(Series.owners))))
     counts: dict[int, int] = {}
     if series_list:
         rows = db.session.execute(

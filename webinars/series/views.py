@@ -84,10 +84,6 @@ def series_list() -> ResponseReturnValue:
     return render_template("series/manage_list.html", rows=service.for_manage_list(current_user))
 
 
-def _offer_owners(form: SeriesForm) -> None:
-    form.owners.choices = [SelectChoice(user_id, label) for user_id, label in service.owner_choices()]
-
-
 def _series_form(form: SeriesForm, series: Series | None = None) -> str:
     return render_template("series/form.html", form=form, series=series)
 
@@ -95,10 +91,7 @@ def _series_form(form: SeriesForm, series: Series | None = None) -> str:
 @manage_bp.route("/series/new", methods=["GET", "POST"])
 def new_series() -> ResponseReturnValue:
     form = SeriesForm()
-    _offer_owners(form)
-    if request.method == "GET":
-        form.owners.data = [current_user.id]
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         try:
             series = service.create_series(current_user, form.to_data())
         except RuleError as error:
@@ -111,10 +104,10 @@ def new_series() -> ResponseReturnValue:
 
 @manage_bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
 def edit_series(series_id: int) -> ResponseReturnValue:
-    series = series_for(series_id, Capability.ADMINISTER)  # the form changes its owners too
+    # Owners and the rest of the team are changed on the series' team page, by its owners.
+    series = series_for(series_id, Capability.EDIT)
     form = SeriesForm()
     form.has_cover = series.cover_id is not None
-    _offer_owners(form)
     if request.method == "GET":
         form.fill_from(series)
     elif form.validate_on_submit():

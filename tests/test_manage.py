@@ -12,7 +12,7 @@ from tests.factories import make_event, make_user
 from tests.helpers import submit, webinar_form
 from webinars import clock
 from webinars.extensions import db
-from webinars.models import Event, OutboxMessage, User
+from webinars.models import Event, Invitation, OutboxMessage, User
 
 
 def test_create_edit_publish_unpublish_cancel(client, app, auth):
@@ -129,21 +129,18 @@ def test_empty_dashboard_and_empty_registrations_guide_the_organizer(client, app
     assert "Nobody has registered yet" in page
 
 
-def test_admin_adds_an_organizer(client, app, auth):
+def test_admin_invites_an_organizer_instead_of_choosing_their_password(client, app, auth):
     admin = make_user(admin=True)
     auth.login(admin)
-    response = submit(
-        client,
-        "/manage/organizers",
-        {
-            "name": "Camila",
-            "email": "camila@example.org",
-            "password": "long enough pw",
-            "confirm": "long enough pw",
-        },
-    )
+    page = client.get("/manage/organizers").get_data(as_text=True)
+    assert 'type="password"' not in page
+    response = submit(client, "/manage/organizers", {"email": "camila@example.org"})
     assert response.status_code == 302
-    assert db.session.scalar(select(User).where(User.email == "camila@example.org")).is_admin is False
+    # No account until Camila opens the link and chooses her own password.
+    assert db.session.scalar(select(User).where(User.email == "camila@example.org")) is None
+    invitation = db.session.scalar(select(Invitation).where(Invitation.email == "camila@example.org"))
+    assert invitation.make_admin is False
+    assert invitation.is_open
 
 
 def test_cli_creates_organizers(app, monkeypatch):

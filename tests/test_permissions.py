@@ -20,10 +20,20 @@ from webinars.permissions import CAPABILITIES, Capability, Role, may
 from webinars.questions import service as questions
 from webinars.registrations import service as registrations
 from webinars.series import service as series_service
+from webinars.team import service as team
 
 # Every organizer page lives under /manage; nothing else may need a sign-in.
 ORGANIZER_PREFIX = "/manage"
-ADMIN_ONLY = {"auth.organizers", "auth.set_account_state", "mail_admin.overview", "mail_admin.retry_failed"}
+ADMIN_ONLY = {
+    "auth.organizers",
+    "auth.set_account_state",
+    "auth.edit_organizer",
+    "auth.remove_organizer",
+    "auth.resend_organizer_invitation",
+    "auth.revoke_organizer_invitation",
+    "mail_admin.overview",
+    "mail_admin.retry_failed",
+}
 # Actions that end what the later routes act on: walked last.
 ENDING = ("erase", "remove", "delete", "cancel")
 # Placeholders in organizer URLs, and which object of someone else's each one names.
@@ -36,6 +46,7 @@ OBJECT_ARGUMENTS = {
     "question_id",
     "record_id",
     "user_id",
+    "invitation_id",
 }
 ARCHIVE_ENTRY_ROUTES = ("archive_manage.",)
 # Placeholders that name no object, with a value that exists.
@@ -65,6 +76,7 @@ def _someone_elses_objects() -> dict[str, int]:
             title="Webinar #3", starts_at=clock.now() - timedelta(days=400), timezone="UTC"
         ),
     )
+    invitation = team.invite(event, owner, "colleague@example.org", Role.EDITOR)
     record = ParticipantRecord(event_id=event.id, source="zoom", name="Ane", minutes=50)
     db.session.add(record)
     db.session.commit()
@@ -78,6 +90,7 @@ def _someone_elses_objects() -> dict[str, int]:
         "question_id": question.id,
         "record_id": record.id,
         "user_id": owner.id,
+        "invitation_id": invitation.id,
     }
 
 
@@ -109,7 +122,11 @@ def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(cl
         "manage.edit",
         "broadcasts.retry",
         "series_manage.edit_series",
+        "team_manage.team",
+        "team_manage.resend_invitation",
+        "team_manage.audit_log",
         "auth.organizers",
+        "auth.remove_organizer",
         "auth.set_account_state",
         "mail_admin.retry_failed",
     } <= set(checked)

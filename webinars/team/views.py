@@ -34,8 +34,8 @@ def _target(event_id: int | None, series_id: int | None) -> Target:
 
 def _team_url(target: Target) -> str:
     if isinstance(target, Event):
-        return url_for("team_manage.event_team", event_id=target.id)
-    return url_for("team_manage.series_team", series_id=target.id)
+        return url_for("team_manage.team", event_id=target.id)
+    return url_for("team_manage.team", series_id=target.id)
 
 
 def _render(target: Target, form: InviteForm) -> str:

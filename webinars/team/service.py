@@ -176,7 +176,7 @@ def resend(target: Target, invitation: Invitation) -> None:
         if not invitation.is_open:
             raise RuleError.on("invitation", str(_l("This invitation was already accepted or revoked.")))
         accounts.send_invitation(invitation)
-        audit.record(target, AuditAction.TEAM_INVITED, f"{invitation.email} ({_l('sent again')})")
+        audit.record(target, AuditAction.TEAM_INVITED, f"{invitation.email} ↻")
         db.session.commit()
 
 

@@ -399,6 +399,12 @@ def test_the_audit_log_names_the_actor_of_a_page_and_of_the_api(client, app, aut
     auth.login(owner)
     submit(client, f"/manage/webinars/{event.id}/publish", {}, form_page=f"/manage/webinars/{event.id}")
     _token, secret = api_tokens.create_token(owner, "CRM", TokenScope.WRITE)
+    registration = make_registration(event, "ane@example.org")
+    response = client.post(
+        f"/api/v1/manage/webinars/{event.id}/registrations/{registration.id}/cancel",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 200
     response = client.post(
         f"/api/v1/manage/webinars/{event.id}/cancel", headers={"Authorization": f"Bearer {secret}"}
     )
@@ -408,6 +414,7 @@ def test_the_audit_log_names_the_actor_of_a_page_and_of_the_api(client, app, aut
     ).all()
     assert (AuditAction.PUBLISHED, owner.id) in rows
     assert (AuditAction.CANCELLED, owner.id) in rows
+    assert (AuditAction.REGISTRATIONS_CANCELLED, owner.id) in rows
 
 
 def test_the_audit_log_is_paginated(client, app, auth):

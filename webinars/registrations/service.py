@@ -307,6 +307,10 @@ def cancel(registration: Registration) -> None:
         notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
         if was_confirmed:
             fill_from_waitlist(registration.event)
+        if audit.acting_user() is not None:
+            # An organizer cancelling someone (the API does it one by one); attendees cancelling
+            # their own seat from their link are not organizers' actions and stay out of the log.
+            audit.record(registration.event, AuditAction.REGISTRATIONS_CANCELLED, "1")
         db.session.commit()
 
 

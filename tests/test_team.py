@@ -526,3 +526,17 @@ def test_organizer_accounts_are_the_administrators_business(client, app, auth):
         == 403
     )
     assert db.session.get(Invitation, invitation.id).is_open
+
+
+def test_the_command_line_invites_an_organizer(app):
+    result = app.test_cli_runner().invoke(args=["organizers", "invite", "ines@example.org", "--admin"])
+    assert result.exit_code == 0, result.output
+    invitation = db.session.scalar(select(Invitation).where(Invitation.email == "ines@example.org"))
+    assert invitation.make_admin is True
+    assert db.session.scalar(
+        select(OutboxMessage.kind).where(OutboxMessage.recipient == "ines@example.org")
+    ) == (MailKind.ACCOUNT_INVITATION)
+    make_user(email="taken@example.org")
+    refused = app.test_cli_runner().invoke(args=["organizers", "invite", "taken@example.org"])
+    assert refused.exit_code != 0
+    assert "already exists" in refused.output

@@ -20,6 +20,7 @@ from .extensions import db
 from .mail import worker
 from .models import TokenScope, User
 from .ops import worker_metrics
+from .rules import RuleError
 from .series import service as series_service
 from .text import has_control_characters, normalise_email
 
@@ -47,6 +48,19 @@ def create_organizer(email: str, name: str, admin: bool) -> None:
         raise click.ClickException(f"An account for {error} already exists.") from error
     role = "administrator" if user.is_admin else "organizer"
     click.echo(f"Created {role} {user.name} <{user.email}>.")
+
+
+@organizers.command("invite")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="The new account will be an administrator.")
+def invite_organizer(email: str, admin: bool) -> None:
+    """Email a link with which the organizer opens their account (name and password of their own)."""
+    try:
+        invitation = accounts.invite_organizer(None, email, make_admin=admin)
+    except RuleError as error:
+        raise click.ClickException(" ".join(error.messages)) from error
+    days = current_app.config["INVITATION_MAX_AGE"] // 86400
+    click.echo(f"Invitation queued for {invitation.email}; the link works once, for {days} day(s).")
 
 
 @organizers.command("setup-link")

@@ -277,7 +277,7 @@ def send_invitation(invitation: Invitation) -> None:
     )
 
 
-def invite_organizer(inviter: User, email: str, *, make_admin: bool = False) -> Invitation:
+def invite_organizer(inviter: User | None, email: str, *, make_admin: bool = False) -> Invitation:
     """Email a link to open an organizer account (name and password chosen by its owner). An open
     invitation to the same address is sent again instead of doubled. Commits."""
     address = address_or_error(email)
@@ -296,7 +296,7 @@ def invite_organizer(inviter: User, email: str, *, make_admin: bool = False) -> 
         if invitation is None:
             invitation = Invitation(email=address, nonce=new_token())
             db.session.add(invitation)
-        invitation.invited_by_id = inviter.id
+        invitation.invited_by_id = inviter.id if inviter is not None else None
         invitation.make_admin = make_admin
         send_invitation(invitation)
         db.session.commit()

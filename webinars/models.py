@@ -152,6 +152,19 @@ def stored_as_string(enum: type[StrEnum], length: int) -> Enum:
     )
 
 
+class WebhookEventType(StrEnum):
+    """What a webhook tells its endpoint about; the value is the payload's ``type``."""
+
+    REGISTRATION_CREATED = "registration.created"
+    REGISTRATION_CANCELLED = "registration.cancelled"
+    REGISTRATION_PROMOTED = "registration.promoted"
+    WEBINAR_PUBLISHED = "webinar.published"
+    WEBINAR_UPDATED = "webinar.updated"
+    WEBINAR_CANCELLED = "webinar.cancelled"
+    # Sent by the "send test event" button only: nobody subscribes to it.
+    TEST = "webhook.test"
+
+
 class TokenScope(StrEnum):
     """What a personal API token may do: ``write`` includes ``read``."""
 
@@ -689,3 +702,70 @@ class MailRelayStatus(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class WebhookEndpoint(Model):
+    """A URL an organizer registered to hear about one webinar, or every webinar of one series.
+
+    The secret is kept as it is (not hashed): every delivery is signed with it. After a rotation the
+    previous secret also signs for a day, so a receiver can switch without losing deliveries.
+    """
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = (CheckConstraint("(event_id IS NULL) <> (series_id IS NULL)", name="one_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # WebhookEventType values, comma-separated.
+    event_types: Mapped[str] = mapped_column(Text, default="")
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # Why delivery stopped (the receiver answered 410 Gone, or an organizer paused it).
+    disabled_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    event: Mapped[Event | None] = relationship()
+    series: Mapped[Series | None] = relationship()
+
+    @property
+    def event_type_list(self) -> list[WebhookEventType]:
+        return [WebhookEventType(part) for part in self.event_types.split(",") if part]
+
+
+class WebhookDelivery(Model):
+    """One event for one endpoint: written in the same transaction as the change it reports, with
+    the payload as it was then, and delivered by the worker like an email (claim, lease, retries)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
+    )
+    # The person it was about, so erasing them also empties the payloads that named them.
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registration.id", ondelete="SET NULL"), index=True
+    )
+    # The webhook-id header: the same on every attempt, so a receiver can drop a repeat.
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[WebhookEventType] = mapped_column(stored_as_string(WebhookEventType, 40))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[OutboxStatus] = mapped_column(
+        stored_as_string(OutboxStatus, 16), default=OutboxStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

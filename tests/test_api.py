@@ -347,3 +347,57 @@ def test_cli_prints_a_token_that_works(client, app):
     unknown = runner.invoke(args=["organizers", "token", "nobody@example.org"])
     assert unknown.exit_code != 0
     assert "No account" in unknown.output
+
+
+def test_registrations_carry_their_answers_and_are_approved_or_declined(client, app):
+    from webinars.questions import service as questions
+    from webinars.registrations import service as registrations
+
+    owner = make_user()
+    headers = bearer(token_for(owner))
+    event = make_event(owner, capacity=5, approval_required=True)
+    question = questions.add_question(
+        event, questions.QuestionData(kind="single_choice", label="Sector", options="Public\nPrivate")
+    )
+    ana = registrations.register(
+        event, name="Ana", email="ana@example.org", consent=True, answers={question.id: "Public"}
+    ).registration
+    ben = registrations.register(event, name="Ben", email="ben@example.org", consent=True).registration
+    base = f"/api/v1/manage/webinars/{event.id}/registrations"
+
+    listed = client.get(base, headers=headers).get_json()["items"]
+    by_email = {item["email"]: item for item in listed}
+    assert by_email["ana@example.org"]["status"] == "pending"
+    assert by_email["ana@example.org"]["answers"] == [
+        {"question_id": question.id, "question": "Sector", "kind": "single_choice", "value": "Public"}
+    ]
+    assert by_email["ben@example.org"]["answers"] == []
+
+    approved = client.post(f"{base}/{ana.id}/approve", headers=headers)
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["status"] == "confirmed"
+    again = client.post(f"{base}/{ana.id}/approve", headers=headers)
+    assert again.status_code == 409
+    assert again.content_type == PROBLEM
+    assert again.get_json()["reason"] == "not_pending"
+
+    declined = client.post(f"{base}/{ben.id}/decline", headers=headers, json={"reason": "Members only."})
+    assert declined.status_code == 200, declined.get_json()
+    assert declined.get_json()["status"] == "rejected"
+    db.session.refresh(event)
+    assert event.seats_taken == 1
+    kinds = set(db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.event_id == event.id)))
+    assert {"registration_confirmed", "registration_declined"} <= kinds
+
+
+def test_approving_needs_a_write_token_on_ones_own_webinar(client, app):
+    from webinars.registrations import service as registrations
+
+    owner, other = make_user(), make_user()
+    event = make_event(owner, approval_required=True)
+    pending = registrations.register(event, name="Ana", email="ana@example.org", consent=True).registration
+    url = f"/api/v1/manage/webinars/{event.id}/registrations/{pending.id}/approve"
+    assert client.post(url, headers=bearer(token_for(owner, TokenScope.READ))).status_code == 403
+    assert client.post(url, headers=bearer(token_for(other))).status_code == 404
+    db.session.refresh(pending)
+    assert pending.status == RegistrationStatus.PENDING

@@ -1,8 +1,7 @@
 """What the JSON API reads and writes, as marshmallow schemas; the OpenAPI document is built from them.
 
-Room is kept for what comes later without breaking clients: a registration will gain ``answers``
-(custom questions) and the ``pending``/``rejected`` statuses of approval; clients must ignore fields
-they do not know.
+Room is kept for what comes later without breaking clients: clients must ignore fields they do not
+know.
 """
 
 from __future__ import annotations
@@ -316,6 +315,19 @@ class RegistrationListArgsSchema(PageArgsSchema):
     status = fields.Enum(RegistrationStatus, by_value=True, load_default=None)
 
 
+class AnswerSchema(Schema):
+    question_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "null when the question was deleted."}
+    )
+    question = fields.String(
+        required=True, attribute="question_label", metadata={"description": "The wording when answered."}
+    )
+    kind = fields.String(required=True, metadata={"description": "The question's kind, e.g. single_choice."})
+    value = fields.String(
+        required=True, metadata={"description": "As given; several choices are separated by line breaks."}
+    )
+
+
 class RegistrationSchema(Schema):
     id = fields.Integer(required=True)
     email = fields.String(required=True)
@@ -332,6 +344,11 @@ class RegistrationSchema(Schema):
     confirmed_at = fields.AwareDateTime(allow_none=True, required=True)
     cancelled_at = fields.AwareDateTime(allow_none=True, required=True)
     unsubscribed_at = fields.AwareDateTime(allow_none=True, required=True)
+    answers = fields.List(
+        fields.Nested(AnswerSchema),
+        required=True,
+        metadata={"description": "The answers to the webinar's registration questions."},
+    )
 
 
 RegistrationPageSchema = page_of(RegistrationSchema, "RegistrationPage")
@@ -346,6 +363,14 @@ class RegistrationAddedSchema(Schema):
         required=True, metadata={"description": "False: the address was already registered."}
     )
     registration = fields.Nested(RegistrationSchema, required=True)
+
+
+class DeclineSchema(Schema):
+    reason = Paragraphs(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={"description": "Optional; sent to the person in the email that tells them."},
+    )
 
 
 class EmailLogArgsSchema(PageArgsSchema):

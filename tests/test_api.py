@@ -401,3 +401,52 @@ def test_approving_needs_a_write_token_on_ones_own_webinar(client, app):
     assert client.post(url, headers=bearer(token_for(other))).status_code == 404
     db.session.refresh(pending)
     assert pending.status == RegistrationStatus.PENDING
+
+
+def test_webhook_endpoints_through_the_api(app_factory):
+    from webinars.mail import worker
+    from webinars.webhooks import signing
+
+    app = app_factory(WEBHOOKS_ALLOW_PRIVATE=True)
+    client = app.test_client()
+    with app.app_context():
+        owner, other = make_user(), make_user()
+        event = make_event(owner)
+        headers = bearer(token_for(owner))
+        base = f"/api/v1/manage/webinars/{event.id}/webhooks"
+        refused = client.post(
+            base,
+            headers=headers,
+            json={"url": "https://user:pw@example.org/", "event_types": ["webinar.updated"]},
+        )
+        assert refused.status_code == 422
+        assert "url" in refused.get_json()["errors"]
+        unknown = client.post(
+            base, headers=headers, json={"url": "http://127.0.0.1:9/", "event_types": ["x"]}
+        )
+        assert unknown.status_code == 422
+
+        created = client.post(
+            base, headers=headers, json={"url": "http://127.0.0.1:9/hook", "event_types": ["webinar.updated"]}
+        )
+        assert created.status_code == 201, created.get_json()
+        endpoint = created.get_json()
+        assert endpoint["secret"].startswith(signing.PREFIX)
+        assert endpoint["webinar_id"] == event.id
+        assert created.headers["Cache-Control"] == "private, no-store"
+        item = f"/api/v1/manage/webhooks/{endpoint['id']}"
+        assert client.get(base, headers=headers).get_json()["items"][0]["id"] == endpoint["id"]
+        assert client.get(item, headers=bearer(token_for(other))).status_code == 404
+        assert client.get(item, headers=bearer(token_for(owner, TokenScope.READ))).status_code == 403
+
+        rotated = client.post(f"{item}/rotate", headers=headers).get_json()
+        assert rotated["secret"] != endpoint["secret"]
+        assert client.post(f"{item}/test", headers=headers).status_code == 202
+        worker.deliver_due()  # nothing listens on port 9: the test event waits for a retry
+        log = client.get(f"{item}/deliveries", headers=headers).get_json()
+        assert [d["event_type"] for d in log["items"]] == ["webhook.test"]
+        assert log["items"][0]["attempts"] == 1
+        assert log["items"][0]["status"] == "queued"
+        assert client.delete(item, headers=headers).status_code == 204
+        assert client.get(item, headers=headers).status_code == 404
+        db.session.remove()

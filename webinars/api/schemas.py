@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from ..models import Event, EventStatus, RegistrationStatus
+from ..models import Event, EventStatus, RegistrationStatus, WebhookEventType
 from ..text import SLUG_PATTERN, has_control_characters, normalise_email, normalise_origin
 from ..timefmt import is_timezone
 from ..urls import embed_snippet, external_url
@@ -411,3 +411,58 @@ class ProblemSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "Field (dotted path) to its messages."},
     )
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+_WEBHOOK_EVENTS = [kind.value for kind in WebhookEventType if kind != WebhookEventType.TEST]
+
+
+class WebhookEndpointWriteSchema(Schema):
+    url = Line(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "https:// on a public address (see WEBHOOKS_ALLOW_PRIVATE)."},
+    )
+    event_types = fields.List(
+        fields.String(validate=validate.OneOf(_WEBHOOK_EVENTS)),
+        required=True,
+        validate=validate.Length(min=1, max=len(_WEBHOOK_EVENTS)),
+    )
+    description = Line(load_default="", validate=validate.Length(max=200))
+
+
+class WebhookEndpointSchema(Schema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    description = fields.String(required=True)
+    event_types = fields.List(fields.String(), required=True, attribute="event_type_list")
+    secret = fields.String(
+        required=True,
+        metadata={"description": "whsec_...: verify each delivery's webhook-signature with it."},
+    )
+    active = fields.Boolean(required=True)
+    disabled_reason = fields.String(required=True)
+    webinar_id = fields.Integer(allow_none=True, required=True, attribute="event_id")
+    series_id = fields.Integer(allow_none=True, required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class WebhookEndpointListSchema(Schema):
+    items = fields.List(fields.Nested(WebhookEndpointSchema), required=True)
+
+
+class WebhookDeliverySchema(Schema):
+    id = fields.Integer(required=True)
+    message_id = fields.String(required=True, metadata={"description": "The webhook-id header."})
+    event_type = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_status_code = fields.Integer(allow_none=True, required=True)
+    last_error = fields.String(allow_none=True, required=True)
+    created_at = fields.AwareDateTime(required=True)
+    next_attempt_at = fields.AwareDateTime(required=True)
+    delivered_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
+WebhookDeliveryPageSchema = page_of(WebhookDeliverySchema, "WebhookDeliveryPage")

@@ -189,6 +189,25 @@ def test_a_receiver_down_then_up_gets_the_event_once(hook_app, frozen_clock):
         receiver.stop()
 
 
+def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(hook_app, receiver, frozen_clock):
+    from webinars.webhooks import delivery
+
+    event = make_event()
+    endpoint_for(event, receiver.url, ["registration.created"])
+    registrations.register(event, name="Ana", email="ana@example.org", consent=True)
+    [claimed] = delivery.claim(10)  # the worker that claimed it dies before sending
+    worker.deliver_due()
+    assert receiver.received == [], "another worker took a delivery still under lease"
+    frozen_clock.advance(seconds=hook_app.config["WORKER_LEASE_SECONDS"] + 1)
+    worker.deliver_due()
+    worker.deliver_due()
+    [request] = receiver.received
+    [sent] = deliveries()
+    assert sent.id == claimed
+    assert request.headers["webhook-id"] == sent.message_id
+    assert sent.status == OutboxStatus.SENT
+
+
 def test_a_failing_endpoint_never_holds_up_another(hook_app, frozen_clock, receiver):
     broken = Receiver(free_port(), answer=lambda _request: 500).start()
     try:

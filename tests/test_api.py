@@ -450,3 +450,67 @@ def test_webhook_endpoints_through_the_api(app_factory):
         assert client.delete(item, headers=headers).status_code == 204
         assert client.get(item, headers=headers).status_code == 404
         db.session.remove()
+
+
+def test_sign_up_through_the_api_answers_the_questions_by_the_forms_rules(client, app):
+    from webinars.questions import service as questions
+
+    owner = make_user()
+    event = make_event(owner)
+    sector = questions.add_question(
+        event,
+        questions.QuestionData(
+            kind="single_choice", label="Sector", options="Public\nPrivate", required=True
+        ),
+    )
+    topics = questions.add_question(
+        event, questions.QuestionData(kind="multiple_choice", label="Topics", options="Energy\nWater")
+    )
+    agree = questions.add_question(event, questions.QuestionData(kind="checkbox", label="Newsletter"))
+    url = f"/api/v1/webinars/{event.slug}/registrations"
+    person = {"name": "Ana", "email": "ana@example.org", "consent": True}
+
+    missing = client.post(url, json=person)
+    assert missing.status_code == 422
+    assert missing.content_type == PROBLEM
+    assert f"answers.{sector.id}" in missing.get_json()["errors"]
+    wrong = client.post(
+        url,
+        json={**person, "answers": {str(sector.id): "Other", str(topics.id): "Energy", "999999": "x"}},
+    )
+    assert wrong.status_code == 422
+    assert set(wrong.get_json()["errors"]) == {
+        f"answers.{sector.id}",
+        f"answers.{topics.id}",
+        "answers.999999",
+    }
+    assert db.session.scalar(select(func.count(Registration.id))) == 0
+
+    accepted = client.post(
+        url,
+        json={
+            **person,
+            "answers": {str(sector.id): "Public", str(topics.id): ["Energy", "Water"], str(agree.id): True},
+        },
+    )
+    assert accepted.status_code == 202, accepted.get_json()
+    registration = db.session.scalars(select(Registration)).one()
+    assert {answer.question_label: answer.value for answer in registration.answers} == {
+        "Sector": "Public",
+        "Topics": "Energy\nWater",
+        "Newsletter": "yes",
+    }
+
+    headers = bearer(token_for(owner))
+    added = client.post(
+        f"/api/v1/manage/webinars/{event.id}/registrations",
+        headers=headers,
+        json={
+            "name": "Ben",
+            "email": "ben@example.org",
+            "consent": True,
+            "answers": {str(sector.id): "Private"},
+        },
+    )
+    assert added.status_code == 201, added.get_json()
+    assert added.get_json()["registration"]["answers"][0]["value"] == "Private"

@@ -18,6 +18,7 @@ from ..events.queries import numbers_taken
 from ..extensions import db
 from ..models import Event, EventStatus, OutboxMessage, Registration, TokenScope
 from ..permissions import Capability, events_visible_to, may
+from ..questions import service as questions
 from ..registrations import export
 from ..registrations import service as registrations
 from ..rules import RuleError
@@ -268,6 +269,10 @@ class Registrations(MethodView):
         """Register someone, through the same rules as the public form (seat or waitlist, email)."""
         event = managed_event(event_id, Capability.EDIT)
         try:
+            answers = questions.checked_answers(event, data["answers"])
+        except RuleError as error:
+            _rule_error(error)
+        try:
             outcome = registrations.register(
                 event,
                 name=data["name"],
@@ -276,6 +281,7 @@ class Registrations(MethodView):
                 consent=True,
                 timezone=data["timezone"],
                 locale=data["locale"],
+                answers=answers,
             )
         except registrations.RegistrationRefused as refused:
             abort(409, message=REFUSALS[refused.reason], reason=refused.reason)

@@ -218,6 +218,16 @@ class SignUpSchema(Schema):
     )
     timezone = TimeZone(load_default=None, allow_none=True, validate=validate.Length(max=64))
     locale = fields.String(load_default="en", validate=validate.OneOf(["en", "es", "pt"]))
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,9}$")),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        metadata={
+            "description": "The registration questions' answers, by question id: text, true or false "
+            "for a checkbox, a list of choices for several choices. Required questions must be "
+            "answered, choices taken from the question's list, as on the form."
+        },
+    )
 
     @validates("consent")
     def _consented(self, value: bool, **_kwargs: Any) -> None:

@@ -413,7 +413,12 @@ class Event(Model):
 
     @property
     def reminder_minutes(self) -> list[int]:
-        return sorted({int(part) for part in self.reminder_offsets.split(",") if part.strip()}, reverse=True)
+        return Event.minutes_of(self.reminder_offsets)
+
+    @staticmethod
+    def minutes_of(reminder_offsets: str) -> list[int]:
+        """The offsets of a ``reminder_offsets`` value, largest first (for a row read as columns)."""
+        return sorted({int(part) for part in reminder_offsets.split(",") if part.strip()}, reverse=True)
 
     @validates("starts_at", "duration_minutes")
     def _keep_ends_at(self, key: str, value: object) -> object:

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from tests.factories import make_event, make_registration
-from tests.helpers import recorded_statements
+from tests.helpers import calendar_of, html_of, recorded_statements, text_of
 from webinars import clock
 from webinars.extensions import db
-from webinars.mail import outbox, reminders, worker
+from webinars.mail import notifications, outbox, reminders, worker
 from webinars.models import MailKind, MailLane, OutboxMessage, ReminderDelivery
+from webinars.text import display_name
 
 
 class RecordingTransport:
@@ -254,3 +255,64 @@ def test_a_rescheduled_webinar_is_looked_at_again(mail_app, frozen_clock):
     with recorded_statements() as statements:
         assert reminders.enqueue_due() == 0
     assert len(statements) > 1  # a start it has not seen is checked, not assumed done
+
+
+# --- shared rendering -------------------------------------------------------------------------------
+
+PEOPLE = [
+    ("Ane Etxeberria", "ane@example.org", None, "en"),
+    ("Bea Ruiz", "bea@example.org", "America/Santiago", "en"),  # the webinar's zone: Ane's email
+    ('O\'Brien & "Sons" <b>bold</b>', "obrien@example.org", "Europe/Madrid", "en"),
+    ("José Ñúñez", "jose@example.org", "America/Santiago", "es"),
+    ("Zoë", "zoe@example.org", "Asia/Tokyo", "pt"),
+    ("{{ 7*7 }} %(name)s", "curly@example.org", "Europe/Madrid", "es"),
+]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        MailKind.REGISTRATION_CONFIRMED,
+        MailKind.REMINDER,
+        MailKind.EVENT_UPDATED,
+        MailKind.EVENT_CANCELLED,
+        MailKind.WAITLISTED,
+    ],
+)
+def test_shared_rendering_gives_each_person_the_bytes_they_got_rendered_alone(app, frozen_clock, kind):
+    event = make_event(capacity=5)  # the last person is waitlisted: another shape
+    people = []
+    for name, email, zone, locale in PEOPLE:
+        registration = make_registration(event, email, name=name, timezone=zone)
+        registration.locale = locale
+        people.append(registration)
+    db.session.commit()
+    shared = notifications.SharedRendering()
+
+    for registration in people + people:  # the second round comes from the cache
+        subject = notifications.subject_for(registration, kind, offset_minutes=60)
+        alone = notifications.render_content(registration, kind, subject=subject)
+        together = shared.content(registration, kind, subject=subject)
+        assert together == alone, registration.email
+        assert registration.name not in together.body_html or "<" not in registration.name
+    # Those who share a language, a zone line and a seat share one rendering.
+    assert len(shared._bodies) < len(people)
+
+
+def test_a_message_built_from_shared_parts_parses_as_before(mail_app, smtp_sink, frozen_clock):
+    event = make_event(capacity=10)
+    for name, email, zone, locale in PEOPLE:
+        registration = make_registration(event, email, name=name, timezone=zone)
+        registration.locale = locale
+    db.session.commit()
+    worker.deliver_due()
+
+    received = {message["To"].addresses[0].addr_spec: message for message in smtp_sink.messages()}
+    for name, email, _, _ in PEOPLE:
+        message = received[email]
+        assert message["To"].addresses[0].display_name == display_name(name)
+        body = text_of(message)
+        assert name in body
+        assert "\ufdd0" not in body
+        assert "\ufdd0" not in html_of(message)
+        assert calendar_of(message) is not None

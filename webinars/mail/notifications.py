@@ -13,6 +13,7 @@ from flask import current_app, g, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import escape
 
 from .. import clock
 from ..ical import ics, links
@@ -136,13 +137,7 @@ def render_content(
         if kind in BULK_KINDS:
             unsubscribe_url = external_url("registrations.unsubscribe", token=unsubscribe_token(registration))
             values["unsubscribe_url"] = unsubscribe_url
-        if kind == MailKind.MESSAGE and broadcast is not None:
-            values["message_html"] = render_markdown(broadcast.body_md)
-            values["message_text"] = broadcast.body_md
-        if kind == MailKind.RECORDING:
-            values["recording_summary_html"] = render_markdown(event.recording_summary)
-        body_text = render_template(f"emails/{kind}.txt", **values)
-        body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
+        body_text, body_html = _bodies(kind, event, subject, broadcast, values)
         calendar_method, calendar = _calendar_for(kind, event, registration)
     return Content(
         body_text=body_text,
@@ -151,6 +146,111 @@ def render_content(
         ics=calendar,
         unsubscribe_url=unsubscribe_url,
     )
+
+
+def _bodies(
+    kind: MailKind, event: Event, subject: str, broadcast: Broadcast | None, values: dict[str, Any]
+) -> tuple[str, str]:
+    if kind == MailKind.MESSAGE and broadcast is not None:
+        values["message_html"] = render_markdown(broadcast.body_md)
+        values["message_text"] = broadcast.body_md
+    if kind == MailKind.RECORDING:
+        values["recording_summary_html"] = render_markdown(event.recording_summary)
+    body_text = render_template(f"emails/{kind}.txt", **values)
+    body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
+    return body_text, body_html
+
+
+# Stand-ins for what differs between two people who get the same email: Unicode noncharacters, which
+# no name, URL or translation contains, and which HTML escaping leaves as they are.
+_NAME, _MANAGE, _UNSUBSCRIBE = "\ufdd0name\ufdd0", "\ufdd0manage\ufdd0", "\ufdd0unsubscribe\ufdd0"
+_STAND_IN = "\ufdd0"
+
+
+class _StandIn:
+    """A registration as the shared templates see it: the person's own name hidden behind a stand-in."""
+
+    def __init__(self, registration: Registration) -> None:
+        self._registration = registration
+        self.name = _NAME
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._registration, attribute)
+
+
+class SharedRendering:
+    """Render each email once for everyone who gets the same one, and fill in the personal parts.
+
+    Two people get the same email when it is of the same kind, for the same webinar (as loaded
+    for this batch), in the same language, with the same subject, and what the templates show
+    besides the name and the links only they hold is the same: their zone line, whether they may
+    join, whether they had an invitation. The templates are rendered once with stand-ins for the
+    name, the manage link and the unsubscribe link; each message then replaces the stand-ins (HTML-
+    escaped in the HTML body, as Jinja would). The calendar names its attendee and is built per
+    message. A template that transformed a stand-in would leave one behind: that message is then
+    rendered on its own, so a template change can cost speed, never correctness.
+
+    Lives as long as one batch: the webinar it renders is the one the batch loaded.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: dict[tuple[object, ...], tuple[str, str]] = {}
+
+    def content(
+        self,
+        registration: Registration,
+        kind: MailKind,
+        *,
+        subject: str,
+        broadcast: Broadcast | None = None,
+    ) -> Content:
+        event = registration.event
+        locale = registration.locale or "en"
+        zone = registration.timezone if registration.timezone != event.timezone else None
+        shape = (
+            kind,
+            event.id,
+            locale,
+            subject,
+            broadcast.id if broadcast else None,
+            zone,
+            registration.can_join,
+            registration.confirmed_at is not None,
+            registration.status_reason,
+        )
+        with in_language(locale):
+            if shape not in self._bodies:
+                values = context(registration)
+                values["registration"] = _StandIn(registration)
+                values["manage_url"] = _MANAGE
+                values["unsubscribe_url"] = _UNSUBSCRIBE
+                self._bodies[shape] = _bodies(kind, event, subject, broadcast, values)
+            shared_text, shared_html = self._bodies[shape]
+            manage_url = external_url("registrations.manage", token=registration.token)
+            unsubscribe_url = None
+            if kind in BULK_KINDS:
+                unsubscribe_url = external_url(
+                    "registrations.unsubscribe", token=unsubscribe_token(registration)
+                )
+            personal = {_NAME: registration.name, _MANAGE: manage_url, _UNSUBSCRIBE: unsubscribe_url or ""}
+            body_text = _fill(shared_text, personal)
+            body_html = _fill(shared_html, {key: str(escape(value)) for key, value in personal.items()})
+            if _STAND_IN in body_text or _STAND_IN in body_html:
+                return render_content(registration, kind, subject=subject, broadcast=broadcast)
+            calendar_method, calendar = _calendar_for(kind, event, registration)
+        return Content(
+            body_text=body_text,
+            body_html=body_html,
+            ics_method=calendar_method,
+            ics=calendar,
+            unsubscribe_url=unsubscribe_url,
+        )
+
+
+def _fill(shared: str, personal: dict[str, str]) -> str:
+    for stand_in, value in personal.items():
+        shared = shared.replace(stand_in, value)
+    return shared
 
 
 def render(

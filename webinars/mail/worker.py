@@ -155,6 +155,7 @@ class _Batch:
 
     def __init__(self, ids: list[int]) -> None:
         self.rendered: dict[int, Content] = {}  # kept with the outcome: a retry sends the same
+        self.rendering = notifications.SharedRendering()
         # A session of its own, closed at once: the objects stay loaded, detached from db.session.
         with Session(db.engine, expire_on_commit=False) as session:
             self.messages = list(
@@ -207,7 +208,7 @@ class _Batch:
         registration = self.registrations.get(message.registration_id or 0)
         if registration is None:
             raise PermanentFailure("the registration this message was for no longer exists")
-        content = notifications.render_content(
+        content = self.rendering.content(
             registration,
             message.kind,
             subject=message.subject,

@@ -261,7 +261,7 @@ def test_a_rescheduled_webinar_is_looked_at_again(mail_app, frozen_clock):
 
 PEOPLE = [
     ("Ane Etxeberria", "ane@example.org", None, "en"),
-    ("Bea Ruiz", "bea@example.org", "America/Santiago", "en"),  # the webinar's zone: Ane's email
+    ("Bea Ruiz", "bea@example.org", None, "en"),  # the same email as Ane's but for the name
     ('O\'Brien & "Sons" <b>bold</b>', "obrien@example.org", "Europe/Madrid", "en"),
     ("José Ñúñez", "jose@example.org", "America/Santiago", "es"),
     ("Zoë", "zoe@example.org", "Asia/Tokyo", "pt"),
@@ -316,3 +316,20 @@ def test_a_message_built_from_shared_parts_parses_as_before(mail_app, smtp_sink,
         assert "\ufdd0" not in body
         assert "\ufdd0" not in html_of(message)
         assert calendar_of(message) is not None
+
+
+def test_an_email_whose_template_reads_more_than_its_shape_is_rendered_per_person(app, monkeypatch):
+    """Should a template start showing something of the person that the shape does not hold, each
+    person still gets their own email: the sharing stops, the content stays right."""
+    monkeypatch.setattr(notifications, "_SHAPED", notifications._SHAPED - {"timezone"})
+    event = make_event(capacity=5)
+    people = [
+        make_registration(event, "ane@example.org", name="Ane", timezone="Europe/Madrid"),
+        make_registration(event, "bea@example.org", name="Bea", timezone="Asia/Tokyo"),
+    ]
+    shared = notifications.SharedRendering()
+    for registration in people:
+        subject = notifications.subject_for(registration, MailKind.REMINDER, offset_minutes=60)
+        alone = notifications.render_content(registration, MailKind.REMINDER, subject=subject)
+        assert shared.content(registration, MailKind.REMINDER, subject=subject) == alone
+    assert set(shared._bodies.values()) == {None}

@@ -168,14 +168,35 @@ _STAND_IN = "\ufdd0"
 
 
 class _StandIn:
-    """A registration as the shared templates see it: the person's own name hidden behind a stand-in."""
+    """A registration as the shared templates see it: the name hidden behind a stand-in, and what
+    else they read checked against what the shape is made of (``_SHAPED``). A template that reads
+    anything more (an organisation, a token) makes its email personal: it is rendered per person."""
 
     def __init__(self, registration: Registration) -> None:
         self._registration = registration
         self.name = _NAME
+        self.read_personal = False
 
     def __getattr__(self, attribute: str) -> Any:
+        if attribute not in _SHAPED:
+            self.read_personal = True
         return getattr(self._registration, attribute)
+
+
+# What of a registration the shape of its email includes (see SharedRendering).
+_SHAPED = frozenset(
+    {
+        "event",
+        "event_id",
+        "timezone",
+        "locale",
+        "status",
+        "can_join",
+        "join_url",
+        "confirmed_at",
+        "status_reason",
+    }
+)
 
 
 class SharedRendering:
@@ -183,18 +204,19 @@ class SharedRendering:
 
     Two people get the same email when it is of the same kind, for the same webinar (as loaded
     for this batch), in the same language, with the same subject, and what the templates show
-    besides the name and the links only they hold is the same: their zone line, whether they may
+    besides the name and the links only they hold is the same: their zone, status, whether they may
     join, whether they had an invitation. The templates are rendered once with stand-ins for the
     name, the manage link and the unsubscribe link; each message then replaces the stand-ins (HTML-
     escaped in the HTML body, as Jinja would). The calendar names its attendee and is built per
-    message. A template that transformed a stand-in would leave one behind: that message is then
-    rendered on its own, so a template change can cost speed, never correctness.
+    message. A template that reads more of the registration than the shape holds, or transforms a
+    stand-in (which then stays behind), is rendered per person instead: a template change can cost
+    speed, never correctness.
 
     Lives as long as one batch: the webinar it renders is the one the batch loaded.
     """
 
     def __init__(self) -> None:
-        self._bodies: dict[tuple[object, ...], tuple[str, str]] = {}
+        self._bodies: dict[tuple[object, ...], tuple[str, str] | None] = {}
 
     def content(
         self,
@@ -206,26 +228,31 @@ class SharedRendering:
     ) -> Content:
         event = registration.event
         locale = registration.locale or "en"
-        zone = registration.timezone if registration.timezone != event.timezone else None
         shape = (
             kind,
             event.id,
             locale,
             subject,
             broadcast.id if broadcast else None,
-            zone,
+            registration.timezone,
+            registration.status,
             registration.can_join,
-            registration.confirmed_at is not None,
+            registration.confirmed_at is not None,  # templates only ask whether there was one
             registration.status_reason,
         )
         with in_language(locale):
             if shape not in self._bodies:
                 values = context(registration)
-                values["registration"] = _StandIn(registration)
+                stand_in = _StandIn(registration)
+                values["registration"] = stand_in
                 values["manage_url"] = _MANAGE
                 values["unsubscribe_url"] = _UNSUBSCRIBE
-                self._bodies[shape] = _bodies(kind, event, subject, broadcast, values)
-            shared_text, shared_html = self._bodies[shape]
+                bodies = _bodies(kind, event, subject, broadcast, values)
+                self._bodies[shape] = None if stand_in.read_personal else bodies
+            shared = self._bodies[shape]
+            if shared is None:
+                return render_content(registration, kind, subject=subject, broadcast=broadcast)
+            shared_text, shared_html = shared
             manage_url = external_url("registrations.manage", token=registration.token)
             unsubscribe_url = None
             if kind in BULK_KINDS:

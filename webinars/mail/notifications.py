@@ -217,6 +217,8 @@ class SharedRendering:
 
     def __init__(self) -> None:
         self._bodies: dict[tuple[object, ...], tuple[str, str] | None] = {}
+        # (method, the document, its ATTENDEE line) by kind, webinar, language and second.
+        self._calendars: dict[tuple[object, ...], tuple[str, bytes, bytes]] = {}
 
     def content(
         self,
@@ -264,7 +266,7 @@ class SharedRendering:
             body_html = _fill(shared_html, {key: str(escape(value)) for key, value in personal.items()})
             if _STAND_IN in body_text or _STAND_IN in body_html:
                 return render_content(registration, kind, subject=subject, broadcast=broadcast)
-            calendar_method, calendar = _calendar_for(kind, event, registration)
+            calendar_method, calendar = self._calendar(kind, event, registration, locale)
         return Content(
             body_text=body_text,
             body_html=body_html,
@@ -272,6 +274,25 @@ class SharedRendering:
             ics=calendar,
             unsubscribe_url=unsubscribe_url,
         )
+
+    def _calendar(
+        self, kind: MailKind, event: Event, registration: Registration, locale: str
+    ) -> tuple[str | None, bytes | None]:
+        """As ``_calendar_for``; a calendar built for someone else this second is readdressed."""
+        stamp = clock.now().replace(microsecond=0)
+        had_invite = registration.confirmed_at is not None
+        key = (kind, event.id, locale, stamp, had_invite)
+        cached = self._calendars.get(key)
+        if cached is not None:
+            method, document, line = cached
+            readdressed = ics.readdressed(document, line, registration)
+            if readdressed is not None:
+                return method, readdressed
+        method_or_none, document_or_none = _calendar_for(kind, event, registration)
+        if method_or_none is not None and document_or_none is not None:
+            line = ics.attendee_line(registration, reply_wanted=method_or_none == "REQUEST")
+            self._calendars[key] = (method_or_none, document_or_none, line)
+        return method_or_none, document_or_none
 
 
 def _fill(shared: str, personal: dict[str, str]) -> str:

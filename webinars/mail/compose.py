@@ -34,9 +34,12 @@ def sender_address(default_sender: str) -> Address:
     return _address(name, address if "@" in address else f"{address}@localhost")
 
 
-# Headers that every message of one shape repeats word for word (the structure, the sender).
+# Headers that many messages repeat word for word: the structure and the sender, and for a bulk
+# send also the subject and (to the second) the date. Only To and Message-ID are always personal.
 _STRUCTURE = frozenset(
     {
+        "subject",
+        "date",
         "content-type",
         "content-transfer-encoding",
         "content-disposition",
@@ -57,7 +60,7 @@ class _ShapePolicy(EmailPolicy):
     the message is written: for the dozen headers that describe the parts and the sender, that was
     a third of a message's cost, the same for every message of one shape. Parsed headers are
     immutable, so one parse serves every message, and one folding every message written under the
-    same policy; personal headers (To, Subject, Message-ID) go the stock way.
+    same policy; personal headers (To, Message-ID) go the stock way.
     """
 
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:

@@ -28,7 +28,15 @@ from .. import clock
 from ..counters import DELIVERIES
 from ..database import writing
 from ..extensions import db
-from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
+from ..models import (
+    Broadcast,
+    Event,
+    MailLane,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+    RegistrationStatus,
+)
 from . import health, notifications, pacing, producers
 from .compose import build_mime
 from .outbox import Content
@@ -65,8 +73,9 @@ def _lease() -> timedelta:
     return timedelta(seconds=current_app.config.get("WORKER_LEASE_SECONDS", LEASE.total_seconds()))
 
 
-def claim(limit: int) -> list[int]:
-    """Take up to ``limit`` due messages for this worker and commit the claim.
+def claim(limit: int, *, lane: MailLane | None = None) -> list[int]:
+    """Take up to ``limit`` due messages for this worker and commit the claim (only queued ones of
+    ``lane`` if given).
 
     Messages whose worker died (their lease ran out) come first: they were at the front of the
     queue when they were claimed. Then the queue, transactional lane before bulk (MailLane), each
@@ -76,14 +85,16 @@ def claim(limit: int) -> list[int]:
     now = clock.now()
     with writing():
         db.session.rollback()
-        ids = _lockable(
-            [OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_until < now], limit
-        )
-        if len(ids) < limit:
-            ids += _lockable(
-                [OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now],
-                limit - len(ids),
+        ids = []
+        if lane is None:
+            ids = _lockable(
+                [OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_until < now], limit
             )
+        queued = [OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now]
+        if lane is not None:
+            queued.append(OutboxMessage.lane == lane)
+        if len(ids) < limit:
+            ids += _lockable(queued, limit - len(ids))
         if ids:
             db.session.execute(
                 update(OutboxMessage)
@@ -264,25 +275,52 @@ def deliver_batch(
         raise
 
 
+# While a worker sends bulk mail, it looks this often for transactional mail that arrived meanwhile.
+LOOK_FOR_TRANSACTIONAL = timedelta(seconds=1)
+
+
 def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     batch = _Batch(ids)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    pending = list(batch.messages)
+    pending = [(batch, message) for message in batch.messages]
     # The relay counts as back once it has answered a message, not merely accepted a connection: a
     # relay that greets and then refuses every session stays down, and its pauses keep growing.
     relay_was_down = health.relay_is_down()
     pace = pacing.Pace()
+    # A batch of bulk mail takes seconds (minutes, under a low MAIL_MAX_PER_SECOND); a confirmation
+    # that arrives meanwhile is claimed on the way and sent next, on the same connection.
+    bulk = any(message.lane == MailLane.BULK for message in batch.messages)
+    look_at = clock.now() + LOOK_FOR_TRANSACTIONAL
+    claimed = list(ids)
     try:
         with transport_factory() as transport:
             while pending:
-                _settle(batch, pending[0], transport, sender, pace, len(pending))
+                if bulk and clock.now() >= look_at:
+                    look_at = clock.now() + LOOK_FOR_TRANSACTIONAL
+                    pending[:0] = _transactional_meanwhile(claimed)
+                owner, message = pending[0]
+                _settle(owner, message, transport, sender, pace, len(pending))
                 pending.pop(0)
                 if relay_was_down:
                     health.record_recovery()
                     relay_was_down = False
     except RelayUnavailable as error:
-        _wait_for_relay(pending, str(error), in_flight=error.in_flight, dropped=error.dropped)
-    return len(ids)
+        _wait_for_relay(
+            [message for _, message in pending], str(error), in_flight=error.in_flight, dropped=error.dropped
+        )
+    except SQLAlchemyError:
+        _unsettled.update(claimed[len(ids) :])  # deliver_batch gives back the batch's own
+        raise
+    return len(claimed)
+
+
+def _transactional_meanwhile(claimed: list[int]) -> list[tuple[_Batch, OutboxMessage]]:
+    ids = claim(current_app.config["WORKER_BATCH_SIZE"], lane=MailLane.TRANSACTIONAL)
+    if not ids:
+        return []
+    claimed += ids
+    urgent = _Batch(ids)
+    return [(urgent, message) for message in urgent.messages]
 
 
 def _settle(

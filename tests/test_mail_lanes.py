@@ -366,3 +366,14 @@ def test_an_email_whose_template_reads_more_than_its_shape_is_rendered_per_perso
         alone = notifications.render_content(registration, MailKind.REMINDER, subject=subject)
         assert shared.content(registration, MailKind.REMINDER, subject=subject) == alone
     assert set(shared._bodies.values()) == {None}
+
+
+def test_a_name_that_looks_like_a_stand_in_is_left_as_written(app, frozen_clock):
+    event = make_event(capacity=5)
+    odd = make_registration(event, "odd@example.org", name="\ufdd0manage\ufdd0")
+    plain = make_registration(event, "plain@example.org", name="Plain")
+    shared = notifications.SharedRendering()
+    for registration in (plain, odd):
+        subject = notifications.subject_for(registration, MailKind.REGISTRATION_CONFIRMED)
+        alone = notifications.render_content(registration, MailKind.REGISTRATION_CONFIRMED, subject=subject)
+        assert shared.content(registration, MailKind.REGISTRATION_CONFIRMED, subject=subject) == alone

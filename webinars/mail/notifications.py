@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -164,7 +165,7 @@ def _bodies(
 # Stand-ins for what differs between two people who get the same email: Unicode noncharacters, which
 # no name, URL or translation contains, and which HTML escaping leaves as they are.
 _NAME, _MANAGE, _UNSUBSCRIBE = "\ufdd0name\ufdd0", "\ufdd0manage\ufdd0", "\ufdd0unsubscribe\ufdd0"
-_STAND_IN = "\ufdd0"
+_STAND_INS = re.compile("\ufdd0(?:name|manage|unsubscribe)\ufdd0")
 
 
 class _StandIn:
@@ -206,11 +207,11 @@ class SharedRendering:
     for this batch), in the same language, with the same subject, and what the templates show
     besides the name and the links only they hold is the same: their zone, status, whether they may
     join, whether they had an invitation. The templates are rendered once with stand-ins for the
-    name, the manage link and the unsubscribe link; each message then replaces the stand-ins (HTML-
-    escaped in the HTML body, as Jinja would). The calendar names its attendee and is built per
-    message. A template that reads more of the registration than the shape holds, or transforms a
-    stand-in (which then stays behind), is rendered per person instead: a template change can cost
-    speed, never correctness.
+    name, the manage link and the unsubscribe link; each message then replaces the stand-ins in one
+    pass (HTML-escaped in the HTML body, as Jinja would). The calendar is readdressed (see
+    ``ics.readdressed``). A template that reads more of the registration than the shape holds, or
+    transforms a stand-in (a piece of one then stays behind), is rendered per person instead: a
+    template change can cost speed, never correctness.
 
     Lives as long as one batch: the webinar it renders is the one the batch loaded.
     """
@@ -248,9 +249,11 @@ class SharedRendering:
                 stand_in = _StandIn(registration)
                 values["registration"] = stand_in
                 values["manage_url"] = _MANAGE
-                values["unsubscribe_url"] = _UNSUBSCRIBE
+                if kind in BULK_KINDS:
+                    values["unsubscribe_url"] = _UNSUBSCRIBE
                 bodies = _bodies(kind, event, subject, broadcast, values)
-                self._bodies[shape] = None if stand_in.read_personal else bodies
+                mangled = any("\ufdd0" in _STAND_INS.sub("", body) for body in bodies)
+                self._bodies[shape] = None if stand_in.read_personal or mangled else bodies
             shared = self._bodies[shape]
             if shared is None:
                 return render_content(registration, kind, subject=subject, broadcast=broadcast)
@@ -264,8 +267,6 @@ class SharedRendering:
             personal = {_NAME: registration.name, _MANAGE: manage_url, _UNSUBSCRIBE: unsubscribe_url or ""}
             body_text = _fill(shared_text, personal)
             body_html = _fill(shared_html, {key: str(escape(value)) for key, value in personal.items()})
-            if _STAND_IN in body_text or _STAND_IN in body_html:
-                return render_content(registration, kind, subject=subject, broadcast=broadcast)
             calendar_method, calendar = self._calendar(kind, event, registration, locale)
         return Content(
             body_text=body_text,
@@ -296,9 +297,8 @@ class SharedRendering:
 
 
 def _fill(shared: str, personal: dict[str, str]) -> str:
-    for stand_in, value in personal.items():
-        shared = shared.replace(stand_in, value)
-    return shared
+    # One pass: a name that looks like a stand-in is left as the person wrote it.
+    return _STAND_INS.sub(lambda match: personal[match.group(0)], shared)
 
 
 def render(

@@ -58,6 +58,10 @@ class Config:
     MAIL_RELAY_PAUSES = tuple(
         int(s) for s in os.environ.get("MAIL_RELAY_PAUSES", "2,5,10,20,30,60").split(",") if s.strip()
     )
+    # The most messages every worker together may start sending in one second (0: no limit), for a
+    # provider that caps the sender. Counted in the database, so it holds across workers and
+    # machines; transactional mail is claimed first and shares the cap (webinars/mail/pacing.py).
+    MAIL_MAX_PER_SECOND = _int("MAIL_MAX_PER_SECOND", 0)
     WORKER_BATCH_SIZE = _int("WORKER_BATCH_SIZE", 50)
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "2"))
     # How long a worker holds the messages it claimed; if it dies, another takes them after this.

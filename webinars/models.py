@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+from typing import Any
 
 from flask_login import UserMixin
 from natsort import natsort_keygen, ns
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -123,6 +125,28 @@ class MailKind(StrEnum):
     REGISTRATION_DECLINED = "registration_declined"
     PASSWORD_RESET = "password_reset"  # to an organizer account; rendered when queued
     TEST = "test"  # `flask check --send-test`: proves the worker delivers
+
+    @property
+    def lane(self) -> MailLane:
+        """Which lane of the outbox this kind travels in."""
+        return MailLane.BULK if self in _BULK_LANE_KINDS else MailLane.TRANSACTIONAL
+
+
+class MailLane(IntEnum):
+    """The outbox's lanes, in the order the worker claims them: a lower lane always goes first.
+
+    Someone waiting for their confirmation or a password link is waiting now; a reminder or an
+    organizer's message to ten thousand people can take the minutes its size needs. Stored as the
+    number, so the claim query orders by it and one index serves both lanes.
+    """
+
+    TRANSACTIONAL = 0
+    BULK = 1
+
+
+# Mail sent to many people at once because of a schedule or an organizer's send, not because of
+# something the recipient just did.
+_BULK_LANE_KINDS = frozenset({MailKind.REMINDER, MailKind.MESSAGE, MailKind.RECORDING})
 
 
 class Audience(StrEnum):
@@ -402,7 +426,12 @@ class Event(Model):
 
     @property
     def reminder_minutes(self) -> list[int]:
-        return sorted({int(part) for part in self.reminder_offsets.split(",") if part.strip()}, reverse=True)
+        return Event.minutes_of(self.reminder_offsets)
+
+    @staticmethod
+    def minutes_of(reminder_offsets: str) -> list[int]:
+        """The offsets of a ``reminder_offsets`` value, largest first (for a row read as columns)."""
+        return sorted({int(part) for part in reminder_offsets.split(",") if part.strip()}, reverse=True)
 
     @validates("starts_at", "duration_minutes")
     def _keep_ends_at(self, key: str, value: object) -> object:
@@ -646,14 +675,22 @@ class Broadcast(Model):
     event: Mapped[Event] = relationship()
 
 
+def _lane_of_inserted_row(context: Any) -> int:
+    return int(MailKind(context.get_current_parameters()["kind"]).lane)
+
+
 class OutboxMessage(Model):
     """An email waiting to be delivered, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
+    # The claim reads one lane after the other in this order and stops at its LIMIT: with the index
+    # matching the ORDER BY, PostgreSQL and SQLite both walk the index instead of sorting the queue.
+    __table_args__ = (Index("ix_outbox_message_claim", "status", "lane", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[MailKind] = mapped_column(stored_as_string(MailKind, 32))
+    # Derived from the kind (MailKind.lane), also for rows written by a bulk INSERT.
+    lane: Mapped[int] = mapped_column(Integer, default=_lane_of_inserted_row)
     recipient: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(120), default="")
     subject: Mapped[str] = mapped_column(String(300))
@@ -682,6 +719,21 @@ class OutboxMessage(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailSendWindow(Model):
+    """How many messages every worker together has sent in the current second: one row, shared.
+
+    MAIL_MAX_PER_SECOND caps the sum over all workers on all machines (a provider counts the
+    sender, not the process), so the count lives where they all meet.
+    """
+
+    __tablename__ = "mail_send_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Whole seconds since the epoch; a worker whose clock runs behind counts into the newest second.
+    second: Mapped[int] = mapped_column(BigInteger, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MailRelayStatus(Model):

@@ -30,10 +30,12 @@ from ..models import (
     OutboxMessage,
     Registration,
     RegistrationStatus,
+    WebhookEventType,
 )
 from ..questions.service import record_answers
 from ..rules import RuleError
 from ..text import has_control_characters, new_token, normalise_email, single_line
+from ..webhooks import service as webhooks
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
 RESEND_INTERVAL = timedelta(minutes=2)
@@ -205,6 +207,8 @@ _STATUS_MAIL = {
 
 def _notify(registration: Registration, *, created: bool) -> Outcome:
     notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+    # A cancelled registration taken up again is, to a receiver, a registration created again.
+    webhooks.emit(WebhookEventType.REGISTRATION_CREATED, registration.event, registration)
     db.session.commit()
     return Outcome(registration, created=created)
 
@@ -225,6 +229,8 @@ def approve(registration: Registration) -> None:
     registration.status_reason = ""
     db.session.flush()
     notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+    if registration.status == RegistrationStatus.CONFIRMED:  # approved onto the waitlist: no seat yet
+        webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, registration.event, registration)
 
 
 def decline(registration: Registration, reason: str = "") -> None:
@@ -235,6 +241,7 @@ def decline(registration: Registration, reason: str = "") -> None:
     registration.status_reason = (reason or "").strip()
     db.session.flush()
     notifications.send(registration, MailKind.REGISTRATION_DECLINED)
+    webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, registration.event, registration)
 
 
 def decide(event: Event, registration_ids: list[int], *, approve_them: bool, reason: str = "") -> int:
@@ -305,6 +312,7 @@ def cancel(registration: Registration) -> None:
             release_seat(registration.event_id)
         db.session.flush()
         notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
+        webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, registration.event, registration)
         if was_confirmed:
             fill_from_waitlist(registration.event)
         if audit.acting_user() is not None:
@@ -331,6 +339,7 @@ def fill_from_waitlist(event: Event) -> list[Registration]:
         _confirm(candidate)
         db.session.flush()
         notifications.send(candidate, MailKind.PROMOTED)
+        webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, event, candidate)
         promoted.append(candidate)
     db.session.expire(event, ["seats_taken"])
     return promoted
@@ -416,6 +425,7 @@ def cancel_many(event: Event, registration_ids: list[int]) -> int:
             db.session.flush()
             if registration.erased_at is None:
                 notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
+            webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, event, registration)
             changed += 1
         if changed:
             fill_from_waitlist(event)
@@ -446,6 +456,7 @@ def promote_many(event: Event, registration_ids: list[int]) -> Promotion:
             _confirm(registration)
             db.session.flush()
             notifications.send(registration, MailKind.PROMOTED)
+            webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, event, registration)
             moved += 1
         if moved:
             audit.record(event, AuditAction.PROMOTED, str(moved))
@@ -496,6 +507,7 @@ def add_by_hand(
             ) from error
         if send_invitation:
             notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+        webhooks.emit(WebhookEventType.REGISTRATION_CREATED, event, registration)
         # The registration's number, not the person: the log outlives an erasure of their data.
         audit.record(event, AuditAction.PERSON_ADDED, f"#{registration.id}")
         db.session.commit()

@@ -215,6 +215,7 @@ class AuditAction(StrEnum):
     TEAM_INVITATION_REVOKED = "team_invitation_revoked"
     OWNER_CHANGED = "owner_changed"
 
+
 class WebhookEventType(StrEnum):
     """What a webhook tells its endpoint about; the value is the payload's ``type``."""
 

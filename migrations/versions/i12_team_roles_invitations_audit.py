@@ -4,7 +4,7 @@ Series owners stay in series_owner: they hold the OWNER role; team_member holds 
 besides (editor, viewer). Nothing existing is rewritten.
 
 Revision ID: i12_team
-Revises: i10_enums
+Revises: i14_mail_lanes
 Create Date: 2026-11-25 12:18:36.401337
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i12_team'
-down_revision = 'i10_enums'
+down_revision = 'i14_mail_lanes'
 branch_labels = None
 depends_on = None
 

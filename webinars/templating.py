@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 
-from . import timefmt, topics
+from . import timefmt, topics, validators
 from .images import service as images
 from .models import Audience, EventStatus, MailKind, OutboxStatus, RegistrationStatus
 
@@ -41,6 +41,8 @@ def register(app: Flask) -> None:
         app.jinja_env.globals[enum.__name__] = enum
     app.jinja_env.globals["image_url"] = images.url
     app.jinja_env.globals["image_srcset"] = images.srcset
+    app.jinja_env.globals["failed_page_forms"] = validators.failed_page_forms
+    app.jinja_env.globals["error_entries"] = validators.error_entries
 
     @app.context_processor
     def _site() -> dict[str, Any]:

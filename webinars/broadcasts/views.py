@@ -72,9 +72,14 @@ def message(event_id: int, broadcast_id: int) -> ResponseReturnValue:
 
 def _progress_summary(progress: service.Progress) -> str:
     if progress.done:
-        return _("All done.")
-    return ngettext(
-        "Sending… %(sent)s of %(num)s sent.", "Sending… %(sent)s of %(num)s sent.", progress.total, sent=progress.sent
+        return str(_("All done."))
+    return str(
+        ngettext(
+            "Sending… %(sent)s of %(num)s sent.",
+            "Sending… %(sent)s of %(num)s sent.",
+            progress.total,
+            sent=progress.sent,
+        )
     )
 
 

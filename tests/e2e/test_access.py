@@ -11,18 +11,13 @@ try whose error summary takes the focus) and creating a webinar.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import CHROMIUM_ARGS, TIMEOUT_MS
 from tests.factories import PASSWORD, make_event, make_registration, make_series, make_user
-from tests.helpers import require
 from webinars import clock
 from webinars.auth import service as accounts
 from webinars.auth import tokens
@@ -30,44 +25,17 @@ from webinars.broadcasts import service as broadcasts
 from webinars.events import archive_entries
 from webinars.events import service as events
 from webinars.extensions import db
-from webinars.mail import notifications
+from webinars.mail import notifications, worker
 from webinars.models import Audience, QuestionKind, TokenScope
 from webinars.questions import service as questions
 from webinars.registrations import service as registrations
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 WIDE, NARROW = 1280, 320
 LANGUAGES = ("en", "es", "pt")
 # A long unbroken address, as organizers paste them: it must wrap, not widen the page.
 LONG_URL = "https://video.example.org/recordings/" + "smart-specialisation-strategies-" * 4 + "2026"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    require(executable is not None, "chromium is not on PATH")
-    require(AXE.exists(), f"axe-core is not installed ({AXE.parent.parent}: npm ci, or make deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def new_context(browser: Browser) -> BrowserContext:
-    context = browser.new_context(
-        locale="en-US", timezone_id="Europe/Madrid", viewport={"width": WIDE, "height": 900}
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    # An init script runs before the page's own, outside its Content-Security-Policy: the page under
-    # test keeps its real policy, and axe needs no inline script the policy would refuse.
-    context.add_init_script(path=str(AXE))
-    return context
 
 
 def axe_problems(page: Page) -> list[str]:
@@ -127,7 +95,11 @@ def seed(app: Flask) -> dict[str, object]:
         admin = make_user(admin=True, name="Ada Organizer", email="ada@example.org")
         series = make_series(admin, title="Smart Regions", description_md="A series on *regional* policy.")
         upcoming = make_event(
-            admin, capacity=40, series_id=series.id, title="Webinar #16: Smart Specialisation Strategies"
+            admin,
+            capacity=40,
+            series_id=series.id,
+            title="Webinar #16: Smart Specialisation Strategies",
+            join_url=LONG_URL,
         )
         questions.add_question(
             upcoming,
@@ -246,26 +218,22 @@ def sign_in(page: Page, base_url: str) -> None:
 
 
 def test_every_page_passes_axe_fits_320px_and_has_its_own_title(
-    live_server: str, live_app: Flask, browser: Browser
+    live_server: str, live_app: Flask, axe_page: Page
 ) -> None:
     seeded = seed(live_app)
     problems: list[str] = []
-    context = new_context(browser)
-    page = context.new_page()
-    try:
-        for lang in LANGUAGES:
-            titles: dict[str, str] = {}
-            page.goto(f"{live_server}/?lang={lang}")
-            for path in public_urls(seeded):
-                check_page(page, live_server + path, problems, titles)
-        sign_in(page, live_server)
-        for lang in LANGUAGES:
-            titles = {}
-            page.goto(f"{live_server}/manage/?lang={lang}")
-            for path in organizer_urls(seeded):
-                check_page(page, live_server + path, problems, titles)
-    finally:
-        context.close()
+    page = axe_page
+    # Per language, one record of titles across public and organizer pages: they must differ too.
+    titles: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+    for lang in LANGUAGES:
+        page.goto(f"{live_server}/?lang={lang}")
+        for path in public_urls(seeded):
+            check_page(page, live_server + path, problems, titles[lang])
+    sign_in(page, live_server)
+    for lang in LANGUAGES:
+        page.goto(f"{live_server}/manage/?lang={lang}")
+        for path in organizer_urls(seeded):
+            check_page(page, live_server + path, problems, titles[lang])
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
@@ -301,107 +269,129 @@ def assert_strong_focus_ring(page: Page) -> None:
     assert ring["width"] >= 2, f"a faint focus ring: {ring}"
 
 
-def test_sign_up_by_keyboard_with_an_error_summary(
-    live_server: str, live_app: Flask, browser: Browser
-) -> None:
+def test_sign_up_by_keyboard_with_an_error_summary(live_server: str, live_app: Flask, axe_page: Page) -> None:
     with live_app.app_context():
         slug = make_event(capacity=10).slug
         db.session.remove()
-    context = new_context(browser)
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server}/webinars/{slug}")
-        public_title = page.title()
+    page = axe_page
+    page.goto(f"{live_server}/webinars/{slug}")
+    public_title = page.title()
 
-        # The first Tab shows the skip link, large and ringed, not as a 1 px box.
-        first = tab_to(page, "the skip link", lambda f: f["tag"] == "a")
-        assert first["text"] == "Skip to content"
-        box = page.locator(".skip-link").bounding_box()
-        assert box is not None
-        assert box["width"] > 40, box
-        assert box["height"] > 20, box
-        assert box["y"] >= 0, box
-        assert_strong_focus_ring(page)
+    # The first Tab shows the skip link, large and ringed, not as a 1 px box.
+    first = tab_to(page, "the skip link", lambda f: f["tag"] == "a")
+    assert first["text"] == "Skip to content"
+    box = page.locator(".skip-link").bounding_box()
+    assert box is not None
+    assert box["width"] > 40, box
+    assert box["height"] > 20, box
+    assert box["y"] >= 0, box
+    assert_strong_focus_ring(page)
 
-        # The register button near the top leads to the form; the next Tab lands in its first field.
-        tab_to(page, "the register button", lambda f: f["tag"] == "a" and f["text"] == "Register")
-        page.keyboard.press("Enter")
-        assert (
-            tab_to(page, "the name field", lambda f: f["tag"] in ("input", "select", "textarea"))["id"]
-            == "name"
-        )
-        assert_strong_focus_ring(page)
-        page.keyboard.type("Ana Etxeberria")
-        tab_to(page, "the email field", lambda f: f["id"] == "email")
-        page.keyboard.type("ana@")  # a typo, and the consent box left unticked
-        tab_to(page, "the submit button", lambda f: f["tag"] == "button" and f["text"] == "Register")
-        page.keyboard.press("Enter")
+    # The register button near the top leads to the form; the next Tab lands in its first field.
+    tab_to(page, "the register button", lambda f: f["tag"] == "a" and f["text"] == "Register")
+    page.keyboard.press("Enter")
+    assert (
+        tab_to(page, "the name field", lambda f: f["tag"] in ("input", "select", "textarea"))["id"] == "name"
+    )
+    assert_strong_focus_ring(page)
+    page.keyboard.type("Ana Etxeberria")
+    tab_to(page, "the email field", lambda f: f["id"] == "email")
+    page.keyboard.type("ana@")  # a typo, and the consent box left unticked
+    tab_to(page, "the submit button", lambda f: f["tag"] == "button" and f["text"] == "Register")
+    page.keyboard.press("Enter")
 
-        # The page comes back with its title marked, and the focus on the summary of what went wrong.
-        expect(page).to_have_title(re.compile(r"^Error: "))
-        assert page.title() == f"Error: {public_title}"
-        expect(page.locator("[data-error-summary]")).to_be_focused()
-        summary = page.locator("[data-error-summary]")
-        expect(summary.get_by_role("link")).to_have_count(2)
-        expect(summary.get_by_role("link").first).to_have_attribute("href", "#email")
-        expect(summary.get_by_role("link").last).to_have_attribute("href", "#consent")
+    # The page comes back with its title marked, and the focus on the summary of what went wrong.
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    assert page.title() == f"Error: {public_title}"
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    summary = page.locator("[data-error-summary]")
+    expect(summary.get_by_role("link")).to_have_count(2)
+    expect(summary.get_by_role("link").first).to_have_attribute("href", "#email")
+    expect(summary.get_by_role("link").last).to_have_attribute("href", "#consent")
+    assert axe_problems(page) == []
 
-        # Its first link takes the caret to the field, typed text kept.
-        page.keyboard.press("Tab")
-        page.keyboard.press("Enter")
-        expect(page.locator("#email")).to_be_focused()
-        expect(page.locator("#email")).to_have_value("ana@")
-        page.keyboard.press("Control+A")
-        page.keyboard.type("ana@example.org")
-        tab_to(page, "the consent box", lambda f: f["id"] == "consent")
-        page.keyboard.press("Space")
-        tab_to(page, "the submit button", lambda f: f["tag"] == "button" and f["text"] == "Register")
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Check your email")
-        assert not page.title().startswith("Error")
-    finally:
-        context.close()
+    # Its first link takes the caret to the field, typed text kept.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#email")).to_be_focused()
+    expect(page.locator("#email")).to_have_value("ana@")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("ana@example.org")
+    tab_to(page, "the consent box", lambda f: f["id"] == "consent")
+    page.keyboard.press("Space")
+    tab_to(page, "the submit button", lambda f: f["tag"] == "button" and f["text"] == "Register")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Check your email")
+    assert not page.title().startswith("Error")
 
 
-def test_create_a_webinar_by_keyboard(live_server: str, live_app: Flask, browser: Browser) -> None:
+def test_create_a_webinar_by_keyboard(live_server: str, live_app: Flask, axe_page: Page) -> None:
     with live_app.app_context():
         make_user(email="ada@example.org", name="Ada Organizer")
         db.session.remove()
-    context = new_context(browser)
-    page = context.new_page()
+    page = axe_page
     day = (clock.now() + timedelta(days=30)).date()
-    try:
-        page.goto(f"{live_server}/login")
-        tab_to(page, "the email field", lambda f: f["id"] == "email")
-        page.keyboard.type("ada@example.org")
-        tab_to(page, "the password field", lambda f: f["id"] == "password")
-        page.keyboard.type(PASSWORD)
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.goto(f"{live_server}/login")
+    tab_to(page, "the email field", lambda f: f["id"] == "email")
+    page.keyboard.type("ada@example.org")
+    tab_to(page, "the password field", lambda f: f["id"] == "password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
-        page.goto(f"{live_server}/manage/webinars/new")
-        assert page.title().startswith("New webinar")
-        tab_to(page, "the title field", lambda f: f["id"] == "title")
-        page.keyboard.type("Webinar #18: Open Data for Regions")
-        tab_to(page, "the start date", lambda f: f["id"] == "start_date")
-        page.keyboard.type(day.strftime("%m%d%Y"))  # a date input takes the digits of its en-US segments
-        # The start time is forgotten on purpose: the error summary must lead back to it.
-        tab_to(page, "the save button", lambda f: f["tag"] == "button" and f["text"] == "Save")
-        page.keyboard.press("Enter")
+    page.goto(f"{live_server}/manage/webinars/new")
+    assert page.title().startswith("New webinar")
+    tab_to(page, "the title field", lambda f: f["id"] == "title")
+    page.keyboard.type("Webinar #18: Open Data for Regions")
+    tab_to(page, "the start date", lambda f: f["id"] == "start_date")
+    page.keyboard.type(day.strftime("%m%d%Y"))  # a date input takes the digits of its en-US segments
+    # The start time is forgotten on purpose: the error summary must lead back to it.
+    tab_to(page, "the save button", lambda f: f["tag"] == "button" and f["text"] == "Save")
+    page.keyboard.press("Enter")
 
-        expect(page).to_have_title(re.compile(r"^Error: New webinar"))
-        expect(page.locator("[data-error-summary]")).to_be_focused()
-        link = page.locator("[data-error-summary]").get_by_role("link")
-        expect(link).to_have_count(1)
-        expect(link).to_have_attribute("href", "#start_time")
-        page.keyboard.press("Tab")
-        page.keyboard.press("Enter")
-        expect(page.locator("#start_time")).to_be_focused()
-        page.keyboard.type("0400PM")
-        tab_to(page, "the save button", lambda f: f["tag"] == "button" and f["text"] == "Save")
-        page.keyboard.press("Enter")
+    expect(page).to_have_title(re.compile(r"^Error: New webinar"))
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    link = page.locator("[data-error-summary]").get_by_role("link")
+    expect(link).to_have_count(1)
+    expect(link).to_have_attribute("href", "#start_time")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#start_time")).to_be_focused()
+    page.keyboard.type("0400PM")
+    tab_to(page, "the save button", lambda f: f["tag"] == "button" and f["text"] == "Save")
+    page.keyboard.press("Enter")
 
-        expect(page.get_by_role("heading", level=1)).to_have_text("Webinar #18: Open Data for Regions")
-        assert page.title().startswith("Manage — Webinar #18: Open Data for Regions")
-    finally:
-        context.close()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webinar #18: Open Data for Regions")
+    assert page.title().startswith("Manage — Webinar #18: Open Data for Regions")
+
+
+def test_message_progress_updates_in_place_without_reloading(
+    live_server: str, live_app: Flask, axe_page: Page
+) -> None:
+    with live_app.app_context():
+        owner = make_user(email="ada@example.org", name="Ada Organizer")
+        event = make_event(owner, capacity=None)
+        for n in range(3):
+            make_registration(event, f"p{n}@example.org", name=f"Person {n}")
+        message = broadcasts.create(event, owner, audience=Audience.CONFIRMED, subject="Slides", body_md="Hi")
+        url = f"{live_server}/manage/webinars/{event.id}/messages/{message.id}"
+        db.session.remove()
+    page = axe_page
+    sign_in(page, live_server)
+    page.goto(url)
+    status = page.get_by_role("status")
+    expect(status).to_have_text("Sending… 0 of 3 sent.")
+    expect(status).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("link", name="Refresh the numbers")).to_be_visible()
+    # A mark on this document: a reload (what meta refresh did) would wipe it.
+    page.evaluate("() => { window.stillTheSamePage = true; }")
+
+    with live_app.app_context():
+        broadcasts.expand_pending()
+        worker.deliver_due()
+        db.session.remove()
+
+    expect(status).to_have_text("All done.", timeout=15_000)
+    expect(page.locator("[data-progress='sent']")).to_have_text("3")
+    expect(page.get_by_role("link", name="Refresh the numbers")).to_be_hidden()
+    assert page.evaluate("() => window.stillTheSamePage === true"), "the page reloaded"

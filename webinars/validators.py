@@ -23,13 +23,12 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    RadioField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
+from wtforms.widgets import ListWidget
 
 from .text import (
     MAX_EMBED_ORIGINS,
@@ -258,8 +257,9 @@ def _entries(fields: Iterator[Field] | Form, prefix: str = "") -> Iterator[Error
             continue
         if not field.errors:
             continue
-        # A group of radio buttons or checkboxes has no control of its own id: its first option does.
-        target = f"{field.id}-0" if isinstance(field, RadioField | SelectMultipleField) else field.id
+        # A group of radio buttons or checkboxes (a ListWidget) has no control of its own id: its
+        # first option does. A plain <select multiple> keeps the field's id.
+        target = f"{field.id}-0" if isinstance(field.widget, ListWidget) else field.id
         for message in field.errors:
             yield ErrorEntry(str(label), str(message), None if _hidden(field) else target)
 

@@ -45,7 +45,7 @@ bench: install  ## benchmarks: results in bench-results/ and docs/benchmarks.md
 	$(BIN)/pip install --quiet -e '.[dev,bench]' && $(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache tests/calendar_check/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/calendar_check/node_modules tests/e2e/node_modules
 
 translations: install  ## extract strings, update es/pt catalogues, compile them
 	mkdir -p webinars/translations

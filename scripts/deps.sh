@@ -27,6 +27,7 @@ needs() {
   deb redis-server 'command -v redis-server'
   deb nginx-light 'command -v nginx || [ -x /usr/sbin/nginx ]'                # reverse-proxy tests
   node_packages tests/calendar_check                                        # ical.js, node-ical
+  node_packages tests/e2e                                                   # axe-core (accessibility checks)
   running postgresql
   running redis
 }

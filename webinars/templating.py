@@ -9,7 +9,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from . import audit, timefmt, topics
+from . import audit, timefmt, topics, validators
 from .images import service as images
 from .models import Audience, Event, EventStatus, MailKind, OutboxStatus, RegistrationStatus, Series
 from .permissions import ROLE_LABELS, Capability, may
@@ -52,6 +52,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["can"] = _can
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
     app.jinja_env.globals["audit_labels"] = audit.LABELS
+    app.jinja_env.globals["failed_page_forms"] = validators.failed_page_forms
+    app.jinja_env.globals["error_entries"] = validators.error_entries
 
     @app.context_processor
     def _site() -> dict[str, Any]:

@@ -6,16 +6,29 @@ and every date field the year bounds, so no form can forget them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeField, Field, Form, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
+from wtforms.widgets import ListWidget
 
 from .text import (
     MAX_EMBED_ORIGINS,
@@ -140,9 +153,18 @@ class SafeMeta(DefaultMeta):
 
 
 class BaseForm(FlaskForm):
-    """Every page form: CSRF from Flask-WTF, and the shared rules for text and dates."""
+    """Every page form: CSRF from Flask-WTF, and the shared rules for text and dates.
+
+    Each one built during a request is remembered, so the page's error summary (base.html) can list
+    the errors of whichever of them failed without every view and template passing them along.
+    """
 
     Meta = SafeMeta
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if has_request_context():
+            g.setdefault("page_forms", []).append(self)
 
 
 class BaseSubForm(Form):
@@ -205,3 +227,52 @@ def no_control_characters(form: Form, field: Field) -> None:
     values = field.data if isinstance(field.data, list) else [field.data]
     if any(isinstance(value, str) and has_control_characters(value, multiline=True) for value in values):
         raise ValidationError(_l("Remove the invisible control characters from this text."))
+
+
+@dataclass(frozen=True)
+class ErrorEntry:
+    """One line of an error summary: the message, the field's label, and the id of the control a
+    link should move to (None for a field nobody can see, such as an expired CSRF token)."""
+
+    label: str
+    message: str
+    target: str | None
+
+
+def _hidden(field: Field) -> bool:
+    # The sign-up form's honeypot ("website") is hidden from people on purpose: a link to it would
+    # lead nowhere they can see.
+    return isinstance(field, HiddenField) or field.type == "CSRFTokenField" or field.short_name == "website"
+
+
+def _entries(fields: Iterator[Field] | Form, prefix: str = "") -> Iterator[ErrorEntry]:
+    for field in fields:
+        label = f"{prefix}{field.label.text}"
+        if isinstance(field, FieldList):
+            for number, entry in enumerate(field.entries, start=1):
+                yield from _entries(iter([entry]), f"{label} {number}: ")
+            continue
+        if isinstance(field, FormField):
+            yield from _entries(field.form, prefix)
+            continue
+        if not field.errors:
+            continue
+        # A group of radio buttons or checkboxes (a ListWidget) has no control of its own id: its
+        # first option does. A plain <select multiple> keeps the field's id.
+        target = f"{field.id}-0" if isinstance(field.widget, ListWidget) else field.id
+        for message in field.errors:
+            yield ErrorEntry(str(label), str(message), None if _hidden(field) else target)
+
+
+def error_entries(form: Form) -> list[ErrorEntry]:
+    """Every error of ``form`` in the order of its fields, then the form's own (``form_errors``)."""
+    entries = list(_entries(form))
+    entries += [ErrorEntry("", str(message), None) for message in getattr(form, "form_errors", [])]
+    return entries
+
+
+def failed_page_forms() -> list[Form]:
+    """The forms built during this request that carry errors, in the order they were built."""
+    if not has_request_context():
+        return []
+    return [form for form in g.get("page_forms", []) if error_entries(form)]

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from tests.helpers import free_port, missing, require
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 
 def _why_playwright_is_missing() -> str | None:
@@ -93,8 +93,8 @@ def live_server(live_app: Flask, live_port: int) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_page() -> Iterator[Page]:
-    """A fresh headless Chromium page, in English and in the Europe/Madrid time zone."""
+def chromium() -> Iterator[Browser]:
+    """A headless Chromium for the test; its pages come from contexts the test or a fixture makes."""
     executable = shutil.which("chromium")
     require(executable is not None, "chromium is not on PATH")
     from playwright.sync_api import sync_playwright
@@ -102,11 +102,39 @@ def browser_page() -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(locale="en-US", timezone_id="Europe/Madrid")
-            context.set_default_timeout(TIMEOUT_MS)
-            try:
-                yield context.new_page()
-            finally:
-                context.close()
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[Page]:
+    """A fresh headless Chromium page, in English and in the Europe/Madrid time zone."""
+    context = chromium.new_context(locale="en-US", timezone_id="Europe/Madrid")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe_page(chromium: Browser) -> Iterator[Page]:
+    """A page like ``browser_page``, 1280 px wide, with axe-core loaded into every document it opens.
+
+    axe comes in as an init script, which runs before the page's own scripts and outside its
+    Content-Security-Policy: the page under test keeps its real policy and needs no inline script.
+    """
+    require(AXE.exists(), f"axe-core is not installed in {AXE.parents[2]} (make deps runs npm ci there)")
+    context = chromium.new_context(
+        locale="en-US", timezone_id="Europe/Madrid", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(path=str(AXE))
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -82,12 +82,13 @@ def create_and_publish_webinar(page: Page, day: date) -> None:
     page.get_by_label("Affiliation", exact=True).first.fill("Orkestra, Basque Country")
     page.get_by_role("button", name="Save").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the fields marked below.")
+    expect(page.get_by_role("alert")).to_contain_text("There is a problem")
+    expect(page).to_have_title(re.compile(r"^Error: "))
     expect(title).to_have_attribute("aria-invalid", "true")
     expect(title).to_have_accessible_description(re.compile("This field is required"))
     expect(zone).to_have_attribute("aria-invalid", "true")
     expect(zone).to_have_accessible_description(re.compile("Choose a time zone"))
-    expect(page.get_by_text("Choose a time zone from the list")).to_be_visible()
+    expect(page.locator("#timezone-error")).to_contain_text("Choose a time zone from the list")
     # What was typed is kept.
     expect(page.get_by_label("Join link", exact=True)).to_have_value(JOIN_URL)
     expect(page.get_by_label("Start date", exact=True)).to_have_value(day.isoformat())

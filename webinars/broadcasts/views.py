@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -58,13 +59,50 @@ def new_message(event_id: int) -> ResponseReturnValue:
 def message(event_id: int, broadcast_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.VIEW)
     broadcast = part_of(event, Broadcast, broadcast_id)
+    progress = service.progress(broadcast)
     return render_template(
         "broadcasts/message.html",
         event=event,
         broadcast=broadcast,
-        progress=service.progress(broadcast),
+        progress=progress,
+        progress_summary=_progress_summary(progress),
         audience=AUDIENCE_LABELS[broadcast.audience],
     )
+
+
+def _progress_summary(progress: service.Progress) -> str:
+    if progress.done:
+        return str(_("All done."))
+    return str(
+        ngettext(
+            "Sending… %(sent)s of %(num)s sent.",
+            "Sending… %(sent)s of %(num)s sent.",
+            progress.total,
+            sent=progress.sent,
+        )
+    )
+
+
+@bp.route("/messages/<int:broadcast_id>/progress")
+def message_progress(event_id: int, broadcast_id: int) -> ResponseReturnValue:
+    """The numbers of the message page, for its script to update the page without reloading it."""
+    event = event_for(event_id, Capability.VIEW)
+    broadcast = part_of(event, Broadcast, broadcast_id)
+    progress = service.progress(broadcast)
+    response = jsonify(
+        done=progress.done,
+        fields={
+            "percent": progress.percent,
+            "percent_text": f"{progress.percent}%",
+            "total": progress.total,
+            "sent": progress.sent,
+            "queued": progress.queued,
+            "failed": progress.failed,
+            "summary": _progress_summary(progress),
+        },
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/recording", methods=["GET", "POST"])

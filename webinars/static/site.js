@@ -42,8 +42,53 @@ document.addEventListener("submit", function (event) {
   if (question && !window.confirm(question)) event.preventDefault();
 });
 
-// A select marked data-autosubmit sends its form as soon as it changes (no inline handlers: CSP).
-document.addEventListener("change", function (event) {
-  var field = event.target;
-  if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.submit();
-});
+// After a failed submit, start keyboard and screen-reader users at the list of errors (or at the
+// error message a redirect left) instead of at the top of a page whose fields may be far below.
+(function () {
+  var summary = document.querySelector("[data-error-summary]") || document.querySelector("[data-error-flash]");
+  if (summary) summary.focus();
+  // A link of the summary puts the caret in its field and shows the field's label with it: the
+  // browser alone would scroll the bare input to the top edge, its label out of sight above.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    event.preventDefault();
+    var around = target.closest(".field, fieldset") || target;
+    around.scrollIntoView();
+    target.focus({ preventScroll: true });
+  });
+})();
+
+// A progress region (data-progress-url) follows a running job: it polls the JSON endpoint and
+// replaces its own content with the fragment it returns, announced politely by its aria-live. It
+// stops when the job is done; without JavaScript the page's "refresh" link does the same by hand.
+(function () {
+  var region = document.querySelector("[data-progress-url]");
+  if (!region || !window.fetch) return;
+  var url = region.getAttribute("data-progress-url");
+  var delay = 3000;
+  function poll() {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (state) {
+        Object.keys(state.fields || {}).forEach(function (name) {
+          region.querySelectorAll("[data-progress='" + name + "']").forEach(function (el) {
+            if (el.tagName === "PROGRESS") el.value = state.fields[name];
+            else el.textContent = state.fields[name];
+          });
+        });
+        region.querySelectorAll("[data-progress-if-failed]").forEach(function (el) {
+          el.hidden = !(state.fields && state.fields.failed > 0);
+        });
+        if (state.done) {
+          region.querySelectorAll("[data-progress-while-running]").forEach(function (el) { el.hidden = true; });
+        } else {
+          window.setTimeout(poll, delay);
+        }
+      })
+      .catch(function () { window.setTimeout(poll, delay * 4); });
+  }
+  window.setTimeout(poll, delay);
+})();

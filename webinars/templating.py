@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 
-from . import timefmt, topics
+from . import labels, languages, timefmt, topics
 from .images import service as images
 from .models import Audience, EventStatus, MailKind, OutboxStatus, RegistrationStatus
 
@@ -34,6 +34,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["in_zone_named"] = timefmt.in_zone_named
     app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
     app.jinja_env.filters["topic_label"] = topics.label
+    app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["language_name"] = languages.in_text
     app.jinja_env.globals["url_with"] = _url_with
     app.jinja_env.globals["get_locale"] = get_locale
     # Templates compare with the enums, never with their spelled-out values.
@@ -46,5 +48,5 @@ def register(app: Flask) -> None:
     def _site() -> dict[str, Any]:
         return {
             "site_name": current_app.config["SITE_NAME"],
-            "languages": {"en": "English", "es": "Español", "pt": "Português"},
+            "languages": languages.menu(),
         }

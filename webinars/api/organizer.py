@@ -317,7 +317,7 @@ class RegistrationsExport(MethodView):
         event = managed_event(event_id)
         status = args["status"].value if args.get("status") else None
         return Response(
-            export.csv_text(event, status),
+            export.csv_text(event, status, for_people=False),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{export.filename(event)}"'},
         )

@@ -21,7 +21,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..events.forms import ScheduleFields, check_speaker_lines, chosen_topics, speakers_from_lines
+from ..events.forms import (
+    ScheduleFields,
+    check_speaker_lines,
+    chosen_topics,
+    language_field,
+    speakers_from_lines,
+)
 from ..images.forms import alt_field, change_from, picture_field, require_alt
 from ..models import Series
 from ..validators import BaseForm, multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
@@ -31,6 +37,7 @@ from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
 class SeriesForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Web address"), validators=[Optional(), Length(max=200)])
+    language = language_field()
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     owners = SelectMultipleField(
         _l("Owners"),
@@ -53,6 +60,7 @@ class SeriesForm(BaseForm):
             slug=self.slug.data or "",
             description_md=self.description.data or "",
             owner_ids=list(self.owners.data or []),
+            language=self.language.data or "",
             cover=change_from(self.cover, self.cover_alt, self.remove_cover),
         )
 
@@ -61,6 +69,7 @@ class SeriesForm(BaseForm):
         self.slug.data = series.slug
         self.description.data = series.description_md
         self.owners.data = [owner.id for owner in series.owners]
+        self.language.data = series.language
         self.cover_alt.data = series.cover_alt
         self.has_cover = series.cover_id is not None
 

@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, languages
 from ..database import unique_slug, writing
 from ..events import queries
 from ..events import service as events
@@ -94,6 +94,8 @@ class SeriesData:
     description_md: str = ""
     owner_ids: list[int] = field(default_factory=list)
     cover: ImageChange | None = None
+    # Empty keeps the series' language (a new one takes the organizer's).
+    language: str = ""
 
 
 def _apply(series: Series, data: SeriesData, editor: User) -> None:
@@ -120,6 +122,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
     owners = list(db.session.scalars(select(User).where(User.id.in_(owner_ids)))) if owner_ids else []
     if not owners:
         errors["owners"] = str(_l("Choose at least one owner."))
+    errors.update(languages.language_errors(data.language))
     if errors:
         raise RuleError(errors)
     series.title = title[:200]
@@ -127,6 +130,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
     series.slug = wanted or series.slug or unique_slug(Series, slugify(title, 200), series.id)
     series.description_md = data.description_md
     series.owners = owners
+    series.language = data.language or series.language or languages.default_content_language()
     images.apply(series, "cover", data.cover)
 
 

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup
 
 from . import labels, languages, timefmt, topics
 from .images import service as images
@@ -28,6 +29,20 @@ def _url_with(**changes: Any) -> str:
     return f"{path}?{urlencode(args)}" if args else path
 
 
+def _lang_of(item: Any) -> Markup:
+    """` lang="es"` for an element that holds a webinar's or series' own text (title, description,
+    speakers), which may be in another language than the page around it: screen readers then read it
+    with the right voice, and browsers offer to translate the right thing."""
+    return Markup(' lang="{}"').format(item.language or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _in_own_language(text: str, item: Any) -> Markup:
+    """``text`` (a title inside a translated sentence) marked with the language of ``item``."""
+    return Markup('<span lang="{}">{}</span>').format(
+        item.language or current_app.config["BABEL_DEFAULT_LOCALE"], text
+    )
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = timefmt.in_zone
     app.jinja_env.filters["in_utc"] = timefmt.in_utc
@@ -37,6 +52,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.filters["language_name"] = languages.in_text
     app.jinja_env.globals["url_with"] = _url_with
+    app.jinja_env.globals["lang_of"] = _lang_of
+    app.jinja_env.filters["in_own_language"] = _in_own_language
     app.jinja_env.globals["get_locale"] = get_locale
     # Templates compare with the enums, never with their spelled-out values.
     for enum in (EventStatus, RegistrationStatus, OutboxStatus, MailKind, Audience):

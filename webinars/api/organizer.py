@@ -119,6 +119,8 @@ def _event_data(data: dict[str, Any], base: events.EventData, event: Event | Non
     for name in simple:
         if name in data:
             changes[name] = data[name]
+    if data.get("language"):
+        changes["language"] = data["language"]
     if "speakers" in data:
         changes["speakers"] = [(s["name"], s.get("affiliation", "")) for s in data["speakers"]]
     if "reminder_minutes" in data:

@@ -48,6 +48,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["in_utc"] = timefmt.in_utc
     app.jinja_env.filters["in_zone_named"] = timefmt.in_zone_named
     app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
+    app.jinja_env.globals["times_for_reader"] = timefmt.times_for_reader
     app.jinja_env.filters["topic_label"] = topics.label
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.filters["language_name"] = languages.in_text

@@ -72,13 +72,16 @@ def registration_id_from_unsubscribe(token: str) -> int | None:
 def context(registration: Registration) -> dict[str, Any]:
     event = registration.event
     join_url = registration.join_url
+    language = registration.locale or "en"
     return {
         "event": event,
         "registration": registration,
         "confirmed": registration.can_join,
         "join_url": join_url,
-        "manage_url": external_url("registrations.manage", token=registration.token),
-        "page_url": external_url("events.detail", slug=event.slug),
+        # The links open the pages in the language the person registered in, whatever their browser
+        # says; the site then keeps it for the rest of their visit.
+        "manage_url": external_url("registrations.manage", token=registration.token, lang=language),
+        "page_url": external_url("events.detail", slug=event.slug, lang=language),
         "ics_url": external_url("calendar.event_ics", slug=event.slug),
         "google_url": links.google_url(event, join_url),
         "outlook_url": links.outlook_url(event, join_url),
@@ -135,7 +138,13 @@ def render_content(
         unsubscribe_url = None
         if kind in BULK_KINDS:
             unsubscribe_url = external_url("registrations.unsubscribe", token=unsubscribe_token(registration))
-            values["unsubscribe_url"] = unsubscribe_url
+            # The List-Unsubscribe header is for the mail program's one-click POST; the link in the
+            # body opens a page, in the person's language.
+            values["unsubscribe_url"] = external_url(
+                "registrations.unsubscribe",
+                token=unsubscribe_token(registration),
+                lang=registration.locale or "en",
+            )
         if kind == MailKind.MESSAGE and broadcast is not None:
             values["message_html"] = render_markdown(broadcast.body_md)
             values["message_text"] = broadcast.body_md

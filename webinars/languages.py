@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, Response, current_app, g, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 # Query argument that chooses a language; emails put it in their links so the page opens in the
@@ -105,7 +105,16 @@ def _language_headers(response: Response) -> Response:
     return response
 
 
+def _choose_afresh() -> None:
+    """Flask-Babel keeps the language it chose in ``g``, which belongs to the app context; a request
+    inside an app context that outlives it (a test's, a CLI command's) would otherwise inherit the
+    previous request's language instead of negotiating its own."""
+    refresh()
+    g.pop("language_negotiated", None)
+
+
 def register(app: Flask) -> None:
+    app.before_request(_choose_afresh)
     app.after_request(_language_headers)
 
 

@@ -69,7 +69,8 @@ def archive(app, frozen_clock):
 def titles(client, url: str) -> list[str]:
     page = client.get(url)
     assert page.status_code == 200, url
-    return re.findall(r'<h2 lang="[a-z-]+"><a href="/webinars/[^"]+">([^<]+)</a></h2>', page.get_data(as_text=True))
+    titles = r'<h2 lang="[a-z-]+"><a href="/webinars/[^"]+">([^<]+)</a></h2>'
+    return re.findall(titles, page.get_data(as_text=True))
 
 
 def test_archive_lists_past_webinars_with_recordings_newest_first(client, archive):

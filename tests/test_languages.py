@@ -157,7 +157,8 @@ def test_the_webinar_form_offers_the_languages_and_starts_from_the_organizers(cl
     created = submit(client, "/manage/webinars/new", webinar_form(language="pt"))
     assert created.status_code == 302
     event = db.session.scalars(db.select(Event).order_by(Event.id.desc())).first()
-    assert event is not None and event.language == "pt"
+    assert event is not None
+    assert event.language == "pt"
 
     refused = submit(client, "/manage/webinars/new", webinar_form(language="xx-evil"))
     assert refused.status_code == 200
@@ -195,7 +196,8 @@ def test_every_member_of_every_enum_has_a_label_translated(language):
             assert member in labels.LABELS[enum], f"{enum.__name__}.{member.name} has no label"
             msgid = labels.LABELS[enum][member]._args[0]
             message = catalogue.get(msgid)
-            assert message is not None and message.string, f"{msgid!r} is not translated in {language}"
+            assert message is not None, f"{msgid!r} is not in the {language} catalogue"
+            assert message.string, f"{msgid!r} is not translated in {language}"
 
 
 def test_the_email_log_names_kinds_and_statuses_in_the_organizers_language(client, app):
@@ -206,7 +208,8 @@ def test_the_email_log_names_kinds_and_statuses_in_the_organizers_language(clien
     login(client, owner)
     log = client.get(f"/manage/webinars/{event.id}/emails?lang=es").get_data(as_text=True)
     assert "Inscripción confirmada" in log
-    assert "registration_confirmed" not in log and "registration confirmed" not in log
+    assert "registration_confirmed" not in log
+    assert "registration confirmed" not in log
     log_pt = client.get(f"/manage/webinars/{event.id}/emails?lang=pt").get_data(as_text=True)
     assert "Inscrição confirmada" in log_pt
 

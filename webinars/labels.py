@@ -26,7 +26,7 @@ from .models import (
     TokenScope,
 )
 
-LABELS: dict[type[StrEnum], dict[str, LazyString]] = {
+LABELS: dict[type[StrEnum], dict[StrEnum, LazyString]] = {
     EventStatus: {
         EventStatus.DRAFT: _l("Draft"),
         EventStatus.PUBLISHED: _l("Published"),
@@ -112,8 +112,8 @@ def label(value: StrEnum | str) -> str:
     if isinstance(value, StrEnum):
         return str(LABELS[type(value)][value])
     for enum in _STATUS_ENUMS:
-        if value in LABELS[enum]:
-            return str(LABELS[enum][value])
+        if value in set(enum):
+            return str(LABELS[enum][enum(value)])
     return str(value)
 
 

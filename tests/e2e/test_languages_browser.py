@@ -53,7 +53,8 @@ def test_a_portuguese_attendees_manage_link_opens_in_portuguese_in_an_english_br
     slug, link = _emailed_manage_link(live_app, live_server)
 
     response = page.goto(link)
-    assert response is not None and response.ok
+    assert response is not None
+    assert response.ok
     assert response.headers["content-language"] == "pt"
     assert "accept-language" in response.headers["vary"].lower()
     expect(page.locator("html")).to_have_attribute("lang", "pt")

@@ -168,7 +168,9 @@ class PublicWebinarSchema(Schema):
     title = fields.String(required=True)
     language = fields.String(
         required=True,
-        metadata={"description": "The language the webinar is held in (BCP 47), and its title and description written in."},
+        metadata={
+            "description": "The language (BCP 47) the webinar is held in and its texts are written in."
+        },
     )
     summary = fields.String(required=True)
     description_md = fields.String(required=True, metadata={"description": "Markdown."})
@@ -205,7 +207,9 @@ WebinarPageSchema = page_of(PublicWebinarSchema, "WebinarPage")
 class SeriesSchema(Schema):
     slug = fields.String(required=True)
     title = fields.String(required=True)
-    language = fields.String(required=True, metadata={"description": "The language of its title and description."})
+    language = fields.String(
+        required=True, metadata={"description": "The language of its title and description (BCP 47)."}
+    )
     description_md = fields.String(required=True)
     upcoming_count = fields.Integer(required=True)
     past_count = fields.Integer(required=True)

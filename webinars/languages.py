@@ -9,6 +9,8 @@ site that speaks English, Spanish and Portuguese.
 
 from __future__ import annotations
 
+from functools import cache
+
 from babel import Locale, UnknownLocaleError
 from flask import Flask, Response, current_app, g, has_request_context, request, session
 from flask_babel import get_locale, refresh
@@ -46,6 +48,7 @@ def default_content_language() -> str:
     return language if language in content_languages() else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+@cache
 def name(code: str, in_language: str | None = None) -> str:
     """A language's name as a reader of ``in_language`` says it ("Spanish", "espanhol"); by default
     in the language itself ("Español"), as language menus show it."""

@@ -20,7 +20,7 @@ from tests.helpers import login, submit, webinar_form
 from webinars import labels, models
 from webinars.extensions import db
 from webinars.mail import notifications
-from webinars.models import Event, MailKind, OutboxMessage
+from webinars.models import Event, MailKind, OutboxMessage, Registration
 from webinars.registrations import service as registrations
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "webinars" / "translations"
@@ -253,3 +253,17 @@ def test_emails_put_the_readers_own_time_first_with_friendly_zone_names(
         assert "(Madrid, UTC+01:00)" in body or "(Madri, UTC+01:00)" in body
         for raw in ("America/Sao_Paulo", "America/Sao Paulo", "Europe/Madrid", "GMT", "UTC-03:00"):
             assert raw not in body, (language, raw)
+
+
+def test_a_person_added_by_hand_gets_emails_in_the_language_the_organizer_picks(client, app):
+    owner = make_user()
+    event = make_event(owner, language="pt")
+    login(client, owner)
+    page = f"/manage/webinars/{event.id}/registrations"
+    assert '<option selected value="pt">Português</option>' in client.get(page).get_data(as_text=True)
+    fields = {"name": "Lucía Pérez", "email": "lucia@example.cl", "send_invitation": "y", "language": "es"}
+    assert submit(client, f"{page}/add", fields, form_page=page).status_code == 302
+    (registration,) = db.session.scalars(db.select(Registration).where(Registration.event_id == event.id))
+    assert registration.locale == "es"
+    body = notifications.render(registration, MailKind.REGISTRATION_CONFIRMED)["body_text"]
+    assert f"/r/{registration.token}?lang=es" in body

@@ -231,6 +231,7 @@ def registrations(event_id: int) -> ResponseReturnValue:
 
 
 def _registrations_page(event: Event, add_form: AddPersonForm) -> str:
+    add_form.offer_email_languages(event.language)
     wanted = listing.ListFilter.from_args(request.args)
     page = db.paginate(
         listing.with_answers(listing.matching(event, wanted)),
@@ -326,6 +327,7 @@ def add_person(event_id: int) -> ResponseReturnValue:
     """Add someone by hand; the form sits on the list page, so its errors are shown there."""
     event = event_for(event_id, Capability.EDIT)
     form = AddPersonForm()
+    form.offer_email_languages(event.language)
     if not form.validate_on_submit():
         return _registrations_page(event, form)
     try:
@@ -335,7 +337,7 @@ def add_person(event_id: int) -> ResponseReturnValue:
             email=form.email.data or "",
             organisation=form.organisation.data or "",
             send_invitation=form.send_invitation.data,
-            locale=str(get_locale() or "en"),
+            locale=form.language.data or str(get_locale() or "en"),
         )
     except RuleError as error:
         apply_rule_error(form, error)

@@ -50,8 +50,8 @@ def default_content_language() -> str:
 
 @cache
 def name(code: str, in_language: str | None = None) -> str:
-    """A language's name as a reader of ``in_language`` says it ("Spanish", "espanhol"); by default
-    in the language itself ("Español"), as language menus show it."""
+    """A language's name as a reader of ``in_language`` says it, capitalised for a menu or a choice
+    ("Spanish", "Espanhol"); by default in the language itself ("Español"), as language menus show it."""
     try:
         language = Locale.parse(code)
         shown = language.get_display_name(in_language or code) or code

@@ -24,6 +24,7 @@ from .models import (
     RegistrationStatus,
     RelayState,
     TokenScope,
+    WebhookEventType,
 )
 
 LABELS: dict[type[StrEnum], dict[StrEnum, LazyString]] = {
@@ -91,6 +92,20 @@ LABELS: dict[type[StrEnum], dict[StrEnum, LazyString]] = {
         Audience.ALL: _l("Everyone registered (confirmed and waitlisted)"),
         Audience.ATTENDED: _l("Those marked as attended"),
         Audience.ABSENT: _l("Confirmed attendees not marked as attended"),
+    },
+    # Each names the payload's ``type`` too: the people who read it are wiring up another system.
+    WebhookEventType: {
+        WebhookEventType.REGISTRATION_CREATED: _l("Someone registered (registration.created)"),
+        WebhookEventType.REGISTRATION_CANCELLED: _l(
+            "A registration was cancelled or declined (registration.cancelled)"
+        ),
+        WebhookEventType.REGISTRATION_PROMOTED: _l(
+            "Someone got a seat from the waitlist or by approval (registration.promoted)"
+        ),
+        WebhookEventType.WEBINAR_PUBLISHED: _l("The webinar was published (webinar.published)"),
+        WebhookEventType.WEBINAR_UPDATED: _l("The webinar was changed (webinar.updated)"),
+        WebhookEventType.WEBINAR_CANCELLED: _l("The webinar was cancelled (webinar.cancelled)"),
+        WebhookEventType.TEST: _l("A test event (webhook.test)"),
     },
     TokenScope: {
         TokenScope.READ: _l("Read"),

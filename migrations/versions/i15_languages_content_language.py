@@ -4,7 +4,7 @@ Existing rows get "en", the site's default language; organizers correct the ones
 language on their edit pages.
 
 Revision ID: i15_languages
-Revises: i10_enums
+Revises: i14_mail_lanes
 Create Date: 2026-11-25 12:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = "i15_languages"
-down_revision = "i10_enums"
+down_revision = "i14_mail_lanes"
 branch_labels = None
 depends_on = None
 

@@ -50,7 +50,7 @@ clean:
 translations: install  ## extract strings, update es/pt catalogues, compile them
 	mkdir -p webinars/translations
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webinars/translations/messages.pot --no-location --sort-output --project Webinars .
-	for lang in es pt; do \
+	for lang in $$($(BIN)/python -c 'import config; print(*(c for c in config.Config.LANGUAGES if c != "en"))'); do \
 	  if [ -f webinars/translations/$$lang/LC_MESSAGES/messages.po ]; then \
 	    $(BIN)/pybabel update -i webinars/translations/messages.pot -d webinars/translations -l $$lang --no-fuzzy-matching; \
 	  else \

@@ -120,7 +120,19 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = ("en", "es", "pt")
+    # The site's languages, the default first: adding one is its code here and a catalogue in
+    # webinars/translations/<code>/ (see README, Languages). "pt" is written for Brazil and reads
+    # naturally in Portugal; browsers asking for pt-BR or pt-PT both get it.
+    LANGUAGES = tuple(
+        code.strip() for code in os.environ.get("LANGUAGES", "en,es,pt").split(",") if code.strip()
+    )
+    # Languages a webinar may be held in besides the site's own (its pages then mark its title and
+    # description with that language, for screen readers, translation tools and search engines).
+    CONTENT_LANGUAGES = tuple(
+        code.strip()
+        for code in os.environ.get("CONTENT_LANGUAGES", "en,es,pt,fr,de,it,ca,gl,eu").split(",")
+        if code.strip()
+    )
 
     PER_PAGE = _int("PER_PAGE", 50)
 

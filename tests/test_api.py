@@ -125,6 +125,7 @@ def test_series_are_listed_with_their_counts(client, app):
         {
             "slug": series.slug,
             "title": "Smart Regions",
+            "language": "en",
             "description_md": "",
             "upcoming_count": 1,
             "past_count": 0,

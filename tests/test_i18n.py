@@ -8,6 +8,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
+from config import Config
 from tests.factories import make_event
 from tests.helpers import submit
 from webinars.extensions import db
@@ -58,7 +59,10 @@ def test_the_worker_writes_reminders_in_the_attendee_language(app, frozen_clock)
 
 
 def test_catalogues_are_complete_and_compiled():
-    for language in ("es", "pt"):
+    # Every language of the setting, so a language added there without its catalogue fails here.
+    translated = [language for language in Config.LANGUAGES if language != Config.BABEL_DEFAULT_LOCALE]
+    assert {"es", "pt"} <= set(translated)
+    for language in translated:
         folder = f"webinars/translations/{language}/LC_MESSAGES"
         with open(f"{folder}/messages.po", "rb") as handle:
             catalogue = read_po(handle)

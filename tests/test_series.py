@@ -145,8 +145,8 @@ def test_schedule_page_previews_then_creates_numbered_drafts_across_the_dst_chan
     assert "6 webinars will be created" in body
     assert "Webinar #16: Smart specialisation in practice" in body
     assert "Webinar #21: Smart specialisation in practice" in body
-    assert "UTC-03:00" in body
-    assert "UTC-04:00" in body
+    assert "UTC−03:00" in body
+    assert "UTC−04:00" in body
     assert db.session.scalar(select(func.count(Event.id))) == 1  # a preview creates nothing
 
     form = {**SCHEDULE_FORM, "series": str(series.id), "create": "Create"}
@@ -382,7 +382,7 @@ def test_series_page_lists_upcoming_and_past_webinars_with_subscribe_links(clien
     frozen_clock.advance(days=10)
 
     page = client.get(f"/series/{series.slug}").get_data(as_text=True)
-    assert "<h1>Smart Regions</h1>" in page
+    assert '<h1 lang="en">Smart Regions</h1>' in page
     assert "<strong>every month</strong>" in page
     # The page's body: the head's metadata names every webinar of the series.
     upcoming_part, past_part = page.split("<main", 1)[1].split('id="past-heading"')
@@ -433,7 +433,7 @@ def test_webinar_page_names_its_series_and_number(client, app):
     series = make_series(organizer)
     event = make_event(organizer, series_id=series.id, number=16, tags=["SDG 9 Industry"])
     page = client.get(f"/webinars/{event.slug}").get_data(as_text=True)
-    assert 'Webinar #16 · <a href="/series/smart-regions">Smart Regions</a>' in page
+    assert 'Webinar #16 · <a href="/series/smart-regions" lang="en">Smart Regions</a>' in page
     assert 'href="/past?tag=sdg-9-industry"' in page
     nav = client.get("/").get_data(as_text=True)
     assert '<a href="/series">Series</a>' in nav

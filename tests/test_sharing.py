@@ -99,7 +99,7 @@ def test_open_graph_and_twitter_cards_name_the_time_in_the_webinars_zone(client,
     card = metadata["opengraph"][0]
     assert card["og:title"] == event.title
     assert "16:00" in card["og:description"]
-    assert "UTC-03:00" in card["og:description"] or "UTC-04:00" in card["og:description"]
+    assert "UTC−03:00" in card["og:description"] or "UTC−04:00" in card["og:description"]
     assert card["og:image"] == f"{BASE}/media/{event.cover.key}-1280.jpg"
     assert card["og:image:alt"] == "The two speakers"
     assert card["og:url"] == f"{BASE}/webinars/{event.slug}"

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import api, broadcasts, cli, database, mail, paths, privacy, security, templating, webhooks
+from . import api, broadcasts, cli, database, languages, mail, paths, privacy, security, templating, webhooks
 from .api import problems
 from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
@@ -84,6 +84,7 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     _register_mail_producers(app)
     _register_request_hooks(app)
     security.register(app)
+    languages.register(app)
     _register_error_handlers(app)
 
     cli.register(app)
@@ -99,7 +100,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, directory=paths.resource_dir("migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=languages.select_locale)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -108,21 +109,6 @@ def _init_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
         return User.from_session_id(session_id)
-
-
-def _select_locale() -> str | None:
-    from flask import current_app, has_request_context, session
-
-    if not has_request_context():  # CLI and worker: the default, or whatever force_locale chose
-        return None
-    languages = current_app.config["LANGUAGES"]
-    chosen = request.args.get("lang")
-    if chosen in languages:
-        session["lang"] = chosen
-        return chosen
-    if session.get("lang") in languages:
-        return str(session["lang"])
-    return request.accept_languages.best_match(languages)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -428,6 +428,9 @@ class Series(Model):
     description_md: Mapped[str] = mapped_column(Text, default="")
     cover_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
     cover_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The language its title and description are written in (a BCP 47 code): new webinars of the
+    # series start in it.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
@@ -521,6 +524,9 @@ class Event(Model):
     cover_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # The start before the latest move of a published webinar: search engines show "rescheduled".
     previous_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language the webinar is held in, and its title, description and speakers' text written in
+    # (a BCP 47 code); pages mark that text with it, whatever language the page itself is in.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     owner: Mapped[User] = relationship()
     cover: Mapped[Image | None] = relationship()

@@ -64,6 +64,7 @@ def event_json_ld(event: Event, *, with_context: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
         "@type": "Event",
         "name": event.full_title,
+        "inLanguage": event.language,
         "url": page,
         "startDate": iso_utc(event.starts_at),
         "endDate": iso_utc(event.ends_at),

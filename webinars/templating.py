@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
-from . import audit, timefmt, topics, validators
+from . import audit, labels, languages, timefmt, topics, validators
 from .images import service as images
 from .models import Audience, Event, EventStatus, MailKind, OutboxStatus, RegistrationStatus, Series
 from .permissions import ROLE_LABELS, Capability, may
@@ -36,13 +37,32 @@ def _url_with(**changes: Any) -> str:
     return f"{path}?{urlencode(args)}" if args else path
 
 
+def _lang_of(item: Any) -> Markup:
+    """` lang="es"` for an element that holds a webinar's or series' own text (title, description,
+    speakers), which may be in another language than the page around it: screen readers then read it
+    with the right voice, and browsers offer to translate the right thing."""
+    return Markup(' lang="{}"').format(item.language or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _in_own_language(text: str, item: Any) -> Markup:
+    """``text`` (a title inside a translated sentence) marked with the language of ``item``."""
+    return Markup('<span lang="{}">{}</span>').format(
+        item.language or current_app.config["BABEL_DEFAULT_LOCALE"], text
+    )
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = timefmt.in_zone
     app.jinja_env.filters["in_utc"] = timefmt.in_utc
     app.jinja_env.filters["in_zone_named"] = timefmt.in_zone_named
     app.jinja_env.filters["iso_utc"] = timefmt.iso_utc
+    app.jinja_env.globals["times_for_reader"] = timefmt.times_for_reader
     app.jinja_env.filters["topic_label"] = topics.label
+    app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["language_name"] = languages.in_text
     app.jinja_env.globals["url_with"] = _url_with
+    app.jinja_env.globals["lang_of"] = _lang_of
+    app.jinja_env.filters["in_own_language"] = _in_own_language
     app.jinja_env.globals["get_locale"] = get_locale
     # Templates compare with the enums, never with their spelled-out values.
     for enum in (EventStatus, RegistrationStatus, OutboxStatus, MailKind, Audience):
@@ -59,5 +79,5 @@ def register(app: Flask) -> None:
     def _site() -> dict[str, Any]:
         return {
             "site_name": current_app.config["SITE_NAME"],
-            "languages": {"en": "English", "es": "Español", "pt": "Português"},
+            "languages": languages.menu(),
         }

@@ -152,7 +152,10 @@ def test_organizer_publishes_and_attendees_register_cancel_and_get_promoted(
             select(OutboxMessage.body_text).where(OutboxMessage.recipient == "camila@example.org")
         ).one()
         db.session.remove()
-    assert f"{in_browser_zone:%H:%M} ({BROWSER_ZONE}" in confirmation
+    # The attendee's own zone (from the browser) comes first, by its friendly name.
+    assert "Your time: " in confirmation
+    assert f"{in_browser_zone:%H:%M} (Madrid, UTC+01:00)" in confirmation
+    assert confirmation.index("Your time:") < confirmation.index("Webinar's time zone:")
 
     # 5. The first visitor opens the link from their email, sees the join link, and cancels.
     page.goto(manage_link(live_app, live_server, "camila@example.org", "registration_confirmed"))

@@ -64,7 +64,7 @@ def test_cover_upload_and_the_webinar_page(
     # The visitor (a browser in Madrid) reads their own time first, then the webinar's, then UTC.
     when = page.locator(".when")
     expect(when.locator(".when-local")).to_contain_text(re.compile(r"Your time: .*\(Madrid, UTC\+01:00\)"))
-    expect(when).to_contain_text("(Santiago, UTC-03:00)")
+    expect(when).to_contain_text("(Santiago, UTC−03:00)")
     lines = when.locator("p:visible").all_inner_texts()
     assert lines[0].startswith("Your time:")
     assert "(UTC)" in lines[2]

@@ -121,6 +121,8 @@ def _event_data(data: dict[str, Any], base: events.EventData, event: Event | Non
     for name in simple:
         if name in data:
             changes[name] = data[name]
+    if data.get("language"):
+        changes["language"] = data["language"]
     if "speakers" in data:
         changes["speakers"] = [(s["name"], s.get("affiliation", "")) for s in data["speakers"]]
     if "reminder_minutes" in data:
@@ -363,7 +365,7 @@ class RegistrationsExport(MethodView):
         status = args["status"].value if args.get("status") else None
         export.note_export(event, "CSV (API)")
         return Response(
-            export.csv_text(event, status),
+            export.csv_text(event, status, for_people=False),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{export.filename(event)}"'},
         )

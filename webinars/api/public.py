@@ -151,6 +151,7 @@ def _series(series: Series, upcoming: int, past: int) -> dict[str, Any]:
     return {
         "slug": series.slug,
         "title": series.title,
+        "language": series.language,
         "description_md": series.description_md,
         "upcoming_count": upcoming,
         "past_count": past,

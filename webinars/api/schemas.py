@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..models import Event, EventStatus, RegistrationStatus, WebhookEventType
@@ -164,6 +165,12 @@ class WebinarListArgsSchema(PageArgsSchema):
 class PublicWebinarSchema(Schema):
     slug = fields.String(required=True)
     title = fields.String(required=True)
+    language = fields.String(
+        required=True,
+        metadata={
+            "description": "The language (BCP 47) the webinar is held in and its texts are written in."
+        },
+    )
     summary = fields.String(required=True)
     description_md = fields.String(required=True, metadata={"description": "Markdown."})
     status = fields.String(required=True, validate=validate.OneOf([status.value for status in EventStatus]))
@@ -199,6 +206,9 @@ WebinarPageSchema = page_of(PublicWebinarSchema, "WebinarPage")
 class SeriesSchema(Schema):
     slug = fields.String(required=True)
     title = fields.String(required=True)
+    language = fields.String(
+        required=True, metadata={"description": "The language of its title and description (BCP 47)."}
+    )
     description_md = fields.String(required=True)
     upcoming_count = fields.Integer(required=True)
     past_count = fields.Integer(required=True)
@@ -206,6 +216,12 @@ class SeriesSchema(Schema):
 
 class SeriesListSchema(Schema):
     items = fields.List(fields.Nested(SeriesSchema), required=True)
+
+
+def _site_language(value: str) -> None:
+    # Read from the configuration on each call: adding a language to LANGUAGES needs no code here.
+    if value not in current_app.config["LANGUAGES"]:
+        raise ValidationError(f"Must be one of: {', '.join(current_app.config['LANGUAGES'])}.")
 
 
 class SignUpSchema(Schema):
@@ -217,7 +233,11 @@ class SignUpSchema(Schema):
         metadata={"description": "Must be true: the person agrees to receive emails about this webinar."},
     )
     timezone = TimeZone(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    locale = fields.String(load_default="en", validate=validate.OneOf(["en", "es", "pt"]))
+    locale = fields.String(
+        load_default="en",
+        validate=_site_language,
+        metadata={"description": "The person's language for emails and pages: one of the site's languages."},
+    )
     answers = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,9}$")),
         values=fields.Raw(allow_none=True),
@@ -247,6 +267,15 @@ class WebinarWriteSchema(Schema):
     """A webinar as an organizer writes it. On PATCH every field is optional."""
 
     title = Line(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
+    language = Line(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=16),
+        metadata={
+            "description": "The language it is held in (BCP 47, one the site offers); by default its series' "
+            "language, else the site's."
+        },
+    )
     starts_at = Instant(required=True, metadata={"description": "With a UTC offset."})
     timezone = TimeZone(required=True, validate=validate.Length(max=64))
     duration_minutes = fields.Integer(load_default=60, validate=validate.Range(min=5, max=24 * 60))

@@ -5,16 +5,11 @@ from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from .. import labels
 from ..models import Audience
 from ..validators import BaseForm, web_link
 
-AUDIENCE_LABELS = {
-    Audience.CONFIRMED: _l("Confirmed attendees"),
-    Audience.WAITLISTED: _l("People on the waitlist"),
-    Audience.ALL: _l("Everyone registered (confirmed and waitlisted)"),
-    Audience.ATTENDED: _l("Those marked as attended"),
-    Audience.ABSENT: _l("Confirmed attendees not marked as attended"),
-}
+AUDIENCE_LABELS = labels.AUDIENCES
 # A message goes to the people with a seat or waiting for one; the recording also to who came or not.
 MESSAGE_AUDIENCES = (Audience.CONFIRMED, Audience.WAITLISTED, Audience.ALL)
 RECORDING_AUDIENCES = (Audience.ALL, Audience.ATTENDED, Audience.ABSENT)

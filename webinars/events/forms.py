@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import topics
+from .. import languages, topics
 from ..images.forms import alt_field, change_from, picture_field, require_alt, uploaded
 from ..images.service import ImageChange
 from ..models import DEFAULT_REMINDER_OFFSETS, Event, natural_key
@@ -138,8 +138,22 @@ class SpeakerForm(BaseSubForm):
         return ImageChange(new=getattr(self.photo, "processed", None), alt=alt or None)
 
 
+def language_field() -> SelectField:
+    # The choices depend on the configuration: the view offers them (offer_languages).
+    return SelectField(_l("Language of the webinar"), choices=[], validate_choice=True)
+
+
+def offer_languages(field: SelectField, default: str) -> None:
+    """The content languages, named in the organizer's language; ``default`` preselected when the
+    form is shown for the first time."""
+    field.choices = [SelectChoice(code, name) for code, name in languages.content_choices()]
+    if not field.data:
+        field.data = default
+
+
 class EventForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), single_line_text])
+    language = language_field()
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500), multi_line_text])
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=20000), multi_line_text]
@@ -219,6 +233,7 @@ class EventForm(BaseForm):
             tags=chosen_topics(self),
             embed_origins=[line for line in (self.embed_origins.data or "").splitlines() if line.strip()],
             approval_required=bool(self.approval_required.data),
+            language=self.language.data or "",
             cover=change_from(self.cover, self.cover_alt, self.remove_cover),
             speaker_photos={
                 index: change
@@ -242,6 +257,7 @@ class EventForm(BaseForm):
         show_topics(self, data.tags)
         self.embed_origins.data = "\n".join(data.embed_origins)
         self.approval_required.data = data.approval_required
+        self.language.data = data.language
         while len(self.speakers.entries):
             self.speakers.pop_entry()
         for name, affiliation in data.speakers:
@@ -267,6 +283,7 @@ class EventForm(BaseForm):
         show_topics(self, [tag.name for tag in event.tags])
         self.embed_origins.data = event.embed_origins
         self.approval_required.data = event.approval_required
+        self.language.data = event.language
         self.cover_alt.data = event.cover_alt
         self.has_cover = event.cover_id is not None
         if event.registration_deadline:

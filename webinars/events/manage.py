@@ -30,7 +30,7 @@ from ..text import render_markdown
 from ..timefmt import timezone_names
 from ..urls import embed_snippet
 from . import queries, service
-from .forms import EventForm, TopicListForm, offer_topics
+from .forms import EventForm, TopicListForm, offer_languages, offer_topics
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -116,6 +116,7 @@ def new() -> ResponseReturnValue:
         form.fill_from_data(service.duplicate_data(source))
         form.copy_from.data = str(source.id)
     offer_topics(form)
+    offer_languages(form.language, service.content_language_for(form.series.data or None))
     if request.method == "GET" and not form.timezone.data:
         form.timezone.data = "UTC"
     if form.validate_on_submit():
@@ -164,7 +165,8 @@ def edit(event_id: int) -> ResponseReturnValue:
     offer_topics(form)
     if request.method == "GET":
         form.fill_from(event)
-    elif form.validate_on_submit():
+    offer_languages(form.language, event.language)
+    if request.method == "POST" and form.validate_on_submit():
         try:
             notified = service.update_event(event, form.to_data())
         except RuleError as error:
@@ -229,6 +231,7 @@ def registrations(event_id: int) -> ResponseReturnValue:
 
 
 def _registrations_page(event: Event, add_form: AddPersonForm) -> str:
+    add_form.offer_email_languages(event.language)
     wanted = listing.ListFilter.from_args(request.args)
     page = db.paginate(
         listing.with_answers(listing.matching(event, wanted)),
@@ -324,6 +327,7 @@ def add_person(event_id: int) -> ResponseReturnValue:
     """Add someone by hand; the form sits on the list page, so its errors are shown there."""
     event = event_for(event_id, Capability.EDIT)
     form = AddPersonForm()
+    form.offer_email_languages(event.language)
     if not form.validate_on_submit():
         return _registrations_page(event, form)
     try:
@@ -333,7 +337,7 @@ def add_person(event_id: int) -> ResponseReturnValue:
             email=form.email.data or "",
             organisation=form.organisation.data or "",
             send_invitation=form.send_invitation.data,
-            locale=str(get_locale() or "en"),
+            locale=form.language.data or str(get_locale() or "en"),
         )
     except RuleError as error:
         apply_rule_error(form, error)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import audit, clock
+from .. import audit, clock, languages
 from ..database import unique_slug, writing
 from ..extensions import db
 from ..images import service as images
@@ -24,6 +24,7 @@ from ..models import (
     MailKind,
     Registration,
     RegistrationStatus,
+    Series,
     Speaker,
     Tag,
     User,
@@ -61,6 +62,9 @@ class EventData:
     tags: list[str] = field(default_factory=list)
     embed_origins: list[str] = field(default_factory=list)
     approval_required: bool = False
+    # The language the webinar is held in; empty keeps the webinar's, or for a new one takes its
+    # series' language, else the organizer's.
+    language: str = ""
     # None, and an empty mapping, leave the pictures as they are.
     cover: ImageChange | None = None
     # Keyed by the speaker's index in ``speakers``.
@@ -86,6 +90,7 @@ class EventData:
             tags=[tag.name for tag in event.tags],
             embed_origins=event.embed_origin_list,
             approval_required=event.approval_required,
+            language=event.language,
         )
 
 
@@ -102,6 +107,7 @@ def _check(data: EventData, event: Event | None) -> None:
         multiline={"summary": data.summary, "description": data.description_md},
     )
     errors.update(date_errors({"start_date": data.starts_at, "deadline_date": data.registration_deadline}))
+    errors.update(languages.language_errors(data.language))
     if errors:  # the checks below compute with these values
         raise RuleError(errors)
     now = clock.now()
@@ -172,6 +178,13 @@ def apply_changes(event: Event, data: EventData) -> None:
     event.tags = tags_named(data.tags)
     event.embed_origins = "\n".join(data.embed_origins)
     event.approval_required = data.approval_required
+    event.language = data.language or event.language or content_language_for(data.series_id)
+
+
+def content_language_for(series_id: int | None) -> str:
+    """A new webinar's language when nobody chose one: its series', else the organizer's."""
+    series = db.session.get(Series, series_id) if series_id else None
+    return series.language if series is not None else languages.default_content_language()
 
 
 def new_event(owner: User, title: str, starts_at: datetime, kind: EventKind = EventKind.WEBINAR) -> Event:
@@ -239,6 +252,7 @@ def duplicate_data(source: Event) -> EventData:
         tags=[tag.name for tag in source.tags],
         embed_origins=source.embed_origin_list,
         approval_required=source.approval_required,
+        language=source.language,
     )
 
 

@@ -60,7 +60,10 @@ def build_vevent(event: Event, *, stamp: datetime, private: bool, cancelled: boo
     vevent.add("dtstart", event.starts_at)
     vevent.add("dtend", event.ends_at)
     # Older rows may hold control characters the forms now refuse: they are dropped here, never raised.
-    vevent.add("summary", single_line(event.title))
+    # The title is the webinar's own text: LANGUAGE (RFC 5545 3.2.10) says which language it is in, for
+    # clients that read it aloud or translate it. The description mixes it with this site's words in
+    # the reader's language, so it carries none.
+    vevent.add("summary", single_line(event.title), parameters={"LANGUAGE": event.language or "en"})
     join_url = single_line(event.join_url).replace(" ", "%20")
     lines = [clean_text(event.summary)] if event.summary else []
     if private and join_url:

@@ -74,13 +74,16 @@ def registration_id_from_unsubscribe(token: str) -> int | None:
 def context(registration: Registration) -> dict[str, Any]:
     event = registration.event
     join_url = registration.join_url
+    language = registration.locale or "en"
     return {
         "event": event,
         "registration": registration,
         "confirmed": registration.can_join,
         "join_url": join_url,
-        "manage_url": external_url("registrations.manage", token=registration.token),
-        "page_url": external_url("events.detail", slug=event.slug),
+        # The links open the pages in the language the person registered in, whatever their browser
+        # says; the site then keeps it for the rest of their visit.
+        "manage_url": external_url("registrations.manage", token=registration.token, lang=language),
+        "page_url": external_url("events.detail", slug=event.slug, lang=language),
         "ics_url": external_url("calendar.event_ics", slug=event.slug),
         "google_url": links.google_url(event, join_url),
         "outlook_url": links.outlook_url(event, join_url),
@@ -137,7 +140,13 @@ def render_content(
         unsubscribe_url = None
         if kind in BULK_KINDS:
             unsubscribe_url = external_url("registrations.unsubscribe", token=unsubscribe_token(registration))
-            values["unsubscribe_url"] = unsubscribe_url
+            # The List-Unsubscribe header is for the mail program's one-click POST; the link in the
+            # body opens a page, in the person's language.
+            values["unsubscribe_url"] = external_url(
+                "registrations.unsubscribe",
+                token=unsubscribe_token(registration),
+                lang=registration.locale or "en",
+            )
         body_text, body_html = _bodies(kind, event, subject, broadcast, values)
         calendar_method, calendar = _calendar_for(kind, event, registration)
     return Content(
@@ -258,13 +267,16 @@ class SharedRendering:
             if shared is None:
                 return render_content(registration, kind, subject=subject, broadcast=broadcast)
             shared_text, shared_html = shared
-            manage_url = external_url("registrations.manage", token=registration.token)
+            # As in render_content: the links in the body carry the person's language, the
+            # List-Unsubscribe header (a POST no person sees) does not.
+            manage_url = external_url("registrations.manage", token=registration.token, lang=locale)
             unsubscribe_url = None
+            unsubscribe_page = ""
             if kind in BULK_KINDS:
-                unsubscribe_url = external_url(
-                    "registrations.unsubscribe", token=unsubscribe_token(registration)
-                )
-            personal = {_NAME: registration.name, _MANAGE: manage_url, _UNSUBSCRIBE: unsubscribe_url or ""}
+                token = unsubscribe_token(registration)
+                unsubscribe_url = external_url("registrations.unsubscribe", token=token)
+                unsubscribe_page = external_url("registrations.unsubscribe", token=token, lang=locale)
+            personal = {_NAME: registration.name, _MANAGE: manage_url, _UNSUBSCRIBE: unsubscribe_page}
             body_text = _fill(shared_text, personal)
             body_html = _fill(shared_html, {key: str(escape(value)) for key, value in personal.items()})
             calendar_method, calendar = self._calendar(kind, event, registration, locale)

@@ -17,22 +17,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, labels
 from ..database import writing
 from ..extensions import db
 from ..models import Answer, Event, Question, QuestionKind, Registration
 from ..rules import RuleError
 from ..text import has_control_characters
 
-KIND_LABELS = {
-    QuestionKind.SHORT_TEXT: _l("Short text"),
-    QuestionKind.LONG_TEXT: _l("Long text"),
-    QuestionKind.SINGLE_CHOICE: _l("Single choice"),
-    QuestionKind.MULTIPLE_CHOICE: _l("Multiple choice"),
-    QuestionKind.CHECKBOX: _l("Checkbox"),
-    QuestionKind.COUNTRY: _l("Country"),
-    QuestionKind.REFERRAL: _l("How did you hear about us?"),
-}
+# The question kinds as the form and the list name them (one mapping, in webinars.labels).
+KIND_LABELS = labels.QUESTION_KINDS
 # Kinds whose choices the organizer writes; "how did you hear about us" offers the ones below unless
 # the organizer writes their own.
 KINDS_WITH_OPTIONS = {QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, QuestionKind.REFERRAL}

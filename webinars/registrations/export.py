@@ -9,12 +9,13 @@ import io
 from collections.abc import Iterator
 
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import Select
 
-from .. import audit
+from .. import audit, labels
 from ..database import writing
 from ..extensions import db
 from ..models import AuditAction, Event, Registration, RegistrationStatus
@@ -32,6 +33,19 @@ COLUMNS = [
     "cancelled_at",
     "attended",
     "minutes_attended",
+]
+# What an organizer's spreadsheet calls the same columns, in their language. The API's CSV keeps the
+# machine names and values above: a program reading it must not break when someone reads Spanish.
+COLUMN_LABELS = [
+    _l("Name"),
+    _l("Email"),
+    _l("Organisation"),
+    _l("Status"),
+    _l("Registered (UTC)"),
+    _l("Confirmed (UTC)"),
+    _l("Cancelled (UTC)"),
+    _l("Attended"),
+    _l("Minutes attended"),
 ]
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Rows are streamed from the database in batches of this size, so an export of 10,000 people never
@@ -59,13 +73,15 @@ def csv_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _rows(event: Event, wanted: ListFilter) -> Iterator[list[object]]:
+def _rows(event: Event, wanted: ListFilter, *, for_people: bool) -> Iterator[list[object]]:
     """The header, then one row a registration: fixed columns, then one column a question (removed
     questions included, so answers already given are never dropped from an export). Numbers stay
-    numbers; every text is neutralised."""
+    numbers; every text is neutralised. ``for_people`` names columns, statuses and yes/no in the
+    reader's language; otherwise they keep their machine spelling."""
     columns = questions.answer_columns(event)
     locale = str(get_locale() or "en")
-    yield [*COLUMNS, *(csv_cell(question.label) for question in columns)]
+    header = [str(column) for column in COLUMN_LABELS] if for_people else COLUMNS
+    yield [*header, *(csv_cell(question.label) for question in columns)]
     query = with_answers(matching(event, wanted)).execution_options(yield_per=BATCH)
     for registration in db.session.scalars(query):
         given = questions.answers_by_question(registration)
@@ -73,11 +89,11 @@ def _rows(event: Event, wanted: ListFilter) -> Iterator[list[object]]:
             registration.name,
             "" if registration.erased_at else registration.email,  # a placeholder address, not theirs
             registration.organisation,
-            registration.status,
+            labels.label(registration.status) if for_people else registration.status,
             iso_utc(registration.created_at),
             registration.confirmed_at and iso_utc(registration.confirmed_at),
             registration.cancelled_at and iso_utc(registration.cancelled_at),
-            "" if registration.attended is None else ("yes" if registration.attended else "no"),
+            _attended(registration.attended, for_people),
         )
         answers = (
             questions.display_value(given[question.id], locale) if question.id in given else ""
@@ -90,12 +106,20 @@ def _rows(event: Event, wanted: ListFilter) -> Iterator[list[object]]:
         ]
 
 
-def csv_text(event: Event, status: str | None = None, wanted: ListFilter | None = None) -> str:
+def _attended(value: bool | None, for_people: bool) -> str:
+    if for_people:
+        return labels.yes_no(value)
+    return "" if value is None else ("yes" if value else "no")
+
+
+def csv_text(
+    event: Event, status: str | None = None, wanted: ListFilter | None = None, *, for_people: bool = True
+) -> str:
     """UTF-8 CSV with a byte-order mark, so spreadsheet programs pick the right encoding."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     chosen = wanted or ListFilter.from_args({"status": status or ""})
-    for row in _rows(event, chosen):
+    for row in _rows(event, chosen, for_people=for_people):
         writer.writerow("" if value is None else value for value in row)
     return "\ufeff" + buffer.getvalue()
 
@@ -113,7 +137,7 @@ def xlsx_bytes(event: Event, wanted: ListFilter) -> bytes:
     """The same rows as the CSV in an Excel workbook, written row by row (constant memory)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title="Registrations")
-    for row in _rows(event, wanted):
+    for row in _rows(event, wanted, for_people=True):
         sheet.append([_text_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, Field, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from .. import languages
 from ..models import Event, Question
 from ..questions.forms import answer_value, field_name, public_field
 from ..timefmt import is_timezone
@@ -63,3 +64,11 @@ class AddPersonForm(BaseForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
     send_invitation = BooleanField(_l("Send them the invitation email"), default=True)
+    # The site's languages; offered by the view (offer_email_languages), the webinar's preselected.
+    language = SelectField(_l("Language of their emails"), choices=[], validate_choice=True)
+
+    def offer_email_languages(self, event_language: str) -> None:
+        self.language.choices = list(languages.menu().items())
+        if not self.language.data:
+            spoken = event_language in languages.site_languages()
+            self.language.data = event_language if spoken else languages.current()

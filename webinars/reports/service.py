@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from .. import labels
 from ..extensions import db
 from ..models import (
     CHOICE_KINDS,
@@ -308,7 +309,7 @@ def event_csv(report: EventReport) -> str:
     for day, label in report.markers:
         rows.append([_("Dates marked"), day.isoformat(), label])
     for status in Status:
-        rows.append([_("Registrations by status"), status.value, report.statuses.get(status, 0)])
+        rows.append([_("Registrations by status"), labels.label(status), report.statuses.get(status, 0)])
     attendance = report.attendance
     rows.append([_("Attendance"), _("Confirmed"), attendance.confirmed])
     rows.append([_("Attendance"), _("Attended"), attendance.attended])

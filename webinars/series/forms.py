@@ -19,7 +19,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..events.forms import ScheduleFields, check_speaker_lines, chosen_topics, speakers_from_lines
+from ..events.forms import (
+    ScheduleFields,
+    check_speaker_lines,
+    chosen_topics,
+    language_field,
+    speakers_from_lines,
+)
 from ..images.forms import alt_field, change_from, picture_field, require_alt
 from ..models import Series
 from ..validators import BaseForm, multi_line_text, one_per_line, single_line_text, valid_timezone, web_link
@@ -29,6 +35,7 @@ from .service import MAX_OCCURRENCES, Frequency, ScheduleData, SeriesData
 class SeriesForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Web address"), validators=[Optional(), Length(max=200)])
+    language = language_field()
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     cover = picture_field(_l("Cover image"))
     cover_alt = alt_field(_l("Cover description (alt text)"))
@@ -44,6 +51,7 @@ class SeriesForm(BaseForm):
             title=self.title.data or "",
             slug=self.slug.data or "",
             description_md=self.description.data or "",
+            language=self.language.data or "",
             cover=change_from(self.cover, self.cover_alt, self.remove_cover),
         )
 
@@ -51,6 +59,7 @@ class SeriesForm(BaseForm):
         self.title.data = series.title
         self.slug.data = series.slug
         self.description.data = series.description_md
+        self.language.data = series.language
         self.cover_alt.data = series.cover_alt
         self.has_cover = series.cover_id is not None
 

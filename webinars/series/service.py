@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, languages
 from ..database import unique_slug, writing
 from ..events import queries
 from ..events import service as events
@@ -90,6 +90,8 @@ class SeriesData:
     # series' team page, by invitation; the command line and tests may.
     owner_ids: list[int] | None = None
     cover: ImageChange | None = None
+    # Empty keeps the series' language (a new one takes the organizer's).
+    language: str = ""
 
 
 def _apply(series: Series, data: SeriesData, editor: User) -> None:
@@ -118,6 +120,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
         owners = list(db.session.scalars(select(User).where(User.id.in_(owner_ids))))
         if not owners:
             errors["owners"] = str(_l("Choose at least one owner."))
+    errors.update(languages.language_errors(data.language))
     if errors:
         raise RuleError(errors)
     series.title = title[:200]
@@ -126,6 +129,7 @@ def _apply(series: Series, data: SeriesData, editor: User) -> None:
     series.description_md = data.description_md
     if owners is not None:
         series.owners = owners
+    series.language = data.language or series.language or languages.default_content_language()
     images.apply(series, "cover", data.cover)
 
 

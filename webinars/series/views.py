@@ -9,8 +9,8 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from .. import sharing
-from ..events.forms import offer_topics
+from .. import languages, sharing
+from ..events.forms import offer_languages, offer_topics
 from ..events.queries import next_numbers, series_choices
 from ..forms import apply_rule_error
 from ..ical.links import subscribe_links
@@ -91,6 +91,7 @@ def _series_form(form: SeriesForm, series: Series | None = None) -> str:
 @manage_bp.route("/series/new", methods=["GET", "POST"])
 def new_series() -> ResponseReturnValue:
     form = SeriesForm()
+    offer_languages(form.language, languages.default_content_language())
     if form.validate_on_submit():
         try:
             series = service.create_series(current_user, form.to_data())
@@ -110,7 +111,8 @@ def edit_series(series_id: int) -> ResponseReturnValue:
     form.has_cover = series.cover_id is not None
     if request.method == "GET":
         form.fill_from(series)
-    elif form.validate_on_submit():
+    offer_languages(form.language, series.language)
+    if request.method == "POST" and form.validate_on_submit():
         try:
             service.update_series(series, current_user, form.to_data())
         except RuleError as error:

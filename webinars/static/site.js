@@ -1,11 +1,12 @@
 // Show each <time data-local> in the visitor's own time zone as well, in the notation the server
-// writes ("Tuesday, 15 December 2026, 16:00 (Santiago, UTC-03:00)"): one notation on every line.
+// writes ("Tuesday, 15 December 2026, 16:00 (Santiago, UTC\u221203:00)", with the minus sign U+2212):
+// one notation on every line.
 // Also fill in the registration form's hidden time zone field, so emails show the visitor's local time.
 (function () {
   function offset(when) {
     var minutes = -when.getTimezoneOffset();
     if (minutes === 0) return "UTC";
-    var sign = minutes < 0 ? "-" : "+";
+    var sign = minutes < 0 ? "\u2212" : "+";
     var abs = Math.abs(minutes);
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     return "UTC" + sign + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);

@@ -6,19 +6,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import labels
+from ..models import WebhookEventType
 from ..validators import BaseForm
 from .service import SUBSCRIBABLE, EndpointData
 
-EVENT_LABELS = {
-    "registration.created": _l("Someone registered (registration.created)"),
-    "registration.cancelled": _l("A registration was cancelled or declined (registration.cancelled)"),
-    "registration.promoted": _l(
-        "Someone got a seat from the waitlist or by approval (registration.promoted)"
-    ),
-    "webinar.published": _l("The webinar was published (webinar.published)"),
-    "webinar.updated": _l("The webinar was changed (webinar.updated)"),
-    "webinar.cancelled": _l("The webinar was cancelled (webinar.cancelled)"),
-}
+EVENT_LABELS = {kind.value: text for kind, text in labels.LABELS[WebhookEventType].items()}
 
 
 class EventChoices(SelectMultipleField):

@@ -36,7 +36,7 @@ from icalendar import Calendar, vDuration
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, site
 from ..events import queries
 from ..extensions import db
 from ..ical import ics
@@ -117,6 +117,7 @@ def _cached(series: Series | None, build: Callable[[], bytes]) -> bytes:
         str(get_locale() or ""),
         current_app.config["BASE_URL"],
         current_app.config["SQLALCHEMY_DATABASE_URI"],
+        site.brand().version,  # the site's name is in every feed
         *_version(series),
     )
     with _cache_lock:
@@ -146,7 +147,7 @@ def series_calendar(series: Series) -> bytes:
 
 
 def _build_site_calendar() -> bytes:
-    name = current_app.config["SITE_NAME"]
+    name = site.site_name()
     description = _("Webinars announced on %(site)s.", site=name)
     calendar = build_calendar(
         feed_events(), name=name, description=description, source=external_url("calendar.site_feed")
@@ -155,7 +156,7 @@ def _build_site_calendar() -> bytes:
 
 
 def _build_series_calendar(series: Series) -> bytes:
-    name = f"{series.title} · {current_app.config['SITE_NAME']}"
+    name = f"{series.title} · {site.site_name()}"
     description = _("Webinars in the series “%(title)s”.", title=series.title)
     calendar = build_calendar(
         feed_events(series),

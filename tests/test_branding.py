@@ -26,7 +26,8 @@ SETTINGS_URL = "/manage/brand/"
 
 CLEAN_SVG = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 120 40">'
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+    b' viewBox="0 0 120 40">'
     b'<defs><linearGradient id="g"><stop offset="0" stop-color="#0b5cad"/></linearGradient></defs>'
     b'<rect width="120" height="40" fill="url(#g)"/><use xlink:href="#g"/>'
     b'<text x="10" y="25" style="font-weight:bold">Orkestra</text></svg>'
@@ -183,7 +184,9 @@ def test_a_colour_too_light_for_white_text_is_refused_with_a_darker_suggestion(c
     assert db.session.get(SiteSettings, site.SETTINGS_ID) is None
 
 
-@pytest.mark.parametrize("value", ["blue", "#12345", "#gggggg", "rgb(0,0,0)", "#0b5cad; } body { display:none"])
+@pytest.mark.parametrize(
+    "value", ["blue", "#12345", "#gggggg", "rgb(0,0,0)", "#0b5cad; } body { display:none"]
+)
 def test_a_colour_that_is_not_a_hex_code_is_refused(client, auth, value):
     auth.login(make_user(admin=True))
     response = _save(client, accent_color=value)
@@ -204,7 +207,8 @@ def test_contrast_follows_wcag():
 
 
 @pytest.mark.parametrize(
-    "address", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "//evil.example", "ftp://x.org"]
+    "address",
+    ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "//evil.example", "ftp://x.org"],
 )
 def test_footer_links_must_be_web_addresses(client, auth, address):
     auth.login(make_user(admin=True))
@@ -271,7 +275,9 @@ def test_a_clean_svg_logo_is_served_as_a_sandboxed_picture(client, auth):
 
 HOSTILE_SVGS = {
     "script": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-    "handler": b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>',
+    "handler": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>'
+    ),
     "javascript link": (
         b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
         b'<a xlink:href="javascript:alert(1)"><rect width="9" height="9"/></a></svg>'
@@ -300,7 +306,8 @@ HOSTILE_SVGS = {
     ),
     "css url": b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(https://evil.example/a)"/></svg>',
     "animated link": (
-        b'<svg xmlns="http://www.w3.org/2000/svg"><a href="#x"><set attributeName="href" to="javascript:alert(1)"/>'
+        b'<svg xmlns="http://www.w3.org/2000/svg"><a href="#x">'
+        b'<set attributeName="href" to="javascript:alert(1)"/>'
         b"</a></svg>"
     ),
     "stylesheet instruction": (
@@ -342,7 +349,9 @@ def test_pruning_pictures_keeps_the_logo(client, auth, frozen_clock):
 
 # Emails are the exception: mail clients drop <link> and <style>, so an email's styles must be inline.
 PAGE_TEMPLATES = sorted(
-    path for path in TEMPLATES.rglob("*") if path.is_file() and path.relative_to(TEMPLATES).parts[0] != "emails"
+    path
+    for path in TEMPLATES.rglob("*")
+    if path.is_file() and path.relative_to(TEMPLATES).parts[0] != "emails"
 )
 
 

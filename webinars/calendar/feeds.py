@@ -40,7 +40,7 @@ from .. import clock, site
 from ..events import queries
 from ..extensions import db
 from ..ical import ics
-from ..models import Event, EventKind, Series
+from ..models import Event, EventKind, Series, SiteSettings
 from ..text import clean_text, render_markdown, single_line
 from ..urls import external_url, site_host
 
@@ -94,10 +94,12 @@ def _in_window(series: Series | None) -> ColumnElement[bool]:
 
 def _version(series: Series | None) -> tuple[Any, ...]:
     """What a feed's bytes depend on, read in one cheap query: its webinars (membership through the
-    count and the sum of ids, edits through the latest updated_at) and the series titles it shows."""
+    count and the sum of ids, edits through the latest updated_at), the series titles it shows and
+    the site's name (through the brand's version)."""
     series_changed = select(func.max(Series.updated_at)).scalar_subquery()
+    brand_changed = select(func.max(SiteSettings.version)).scalar_subquery()
     query = select(
-        func.count(Event.id), func.sum(Event.id), func.max(Event.updated_at), series_changed
+        func.count(Event.id), func.sum(Event.id), func.max(Event.updated_at), series_changed, brand_changed
     ).where(queries.is_public(), _in_window(series))
     if series is not None:
         query = query.where(Event.series_id == series.id)
@@ -117,7 +119,6 @@ def _cached(series: Series | None, build: Callable[[], bytes]) -> bytes:
         str(get_locale() or ""),
         current_app.config["BASE_URL"],
         current_app.config["SQLALCHEMY_DATABASE_URI"],
-        site.brand().version,  # the site's name is in every feed
         *_version(series),
     )
     with _cache_lock:

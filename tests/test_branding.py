@@ -136,7 +136,7 @@ def test_the_settings_are_read_once_per_request(client, app):
     assert sum("FROM site_settings" in statement for statement in statements) == 1
 
 
-def test_the_site_name_reaches_emails_and_feeds(client, auth):
+def test_the_site_name_reaches_the_calendar_feed(client, auth):
     auth.login(make_user(admin=True))
     _save(client, site_name="Smart Regions Programme")
     feed = client.get("/calendar.ics").get_data(as_text=True)
@@ -380,3 +380,16 @@ def test_the_stylesheet_holds_the_components():
     # Native submit inputs and every button are finger-sized.
     assert "input[type=submit]" in css
     assert "--touch: 2.75rem" in css
+
+
+def test_emails_the_worker_renders_name_the_site_as_the_administrator_set_it(mail_app, smtp_sink):
+    from tests.helpers import by_recipient, html_of
+    from webinars.mail import worker
+    from webinars.registrations import service as registrations
+
+    service.update(service.BrandData(site_name="Smart Regions Programme"))
+    event = make_event()
+    registrations.register(event, name="Ana", email="ana@example.org", consent=True)
+    worker.deliver_due()
+    (message,) = by_recipient(smtp_sink.messages(), "ana@example.org")
+    assert "Smart Regions Programme" in html_of(message)

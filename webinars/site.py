@@ -8,10 +8,13 @@ another web process saves new settings, and the settings must show at once on ev
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -19,6 +22,11 @@ from .models import Image, SiteSettings
 
 SETTINGS_ID = 1
 _REQUEST_KEY = "webinars.site_brand"
+# Outside requests (the mail worker renders thousands of emails in a bulk send) the brand is kept this
+# many seconds per app: an email may name the site by its old name for that long after a rename.
+BACKGROUND_MAX_AGE = 30.0
+_background: weakref.WeakKeyDictionary[Flask, tuple[float, Brand]] = weakref.WeakKeyDictionary()
+_background_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -72,13 +80,22 @@ def _from_row(row: SiteSettings | None) -> Brand:
     )
 
 
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
 def brand() -> Brand:
     """This request's brand (one query, the first time it is asked for); outside a request (the mail
-    worker, commands) it is read afresh each time, since a worker runs for days."""
+    worker, commands) a copy at most ``BACKGROUND_MAX_AGE`` seconds old."""
     if has_request_context():
         cached = request.environ.get(_REQUEST_KEY)
         if isinstance(cached, Brand):
             return cached
+    else:
+        with _background_lock:
+            kept = _background.get(_app())
+        if kept is not None and time.monotonic() - kept[0] < BACKGROUND_MAX_AGE:
+            return kept[1]
     try:
         row = load_settings()
     except SQLAlchemyError:
@@ -88,13 +105,18 @@ def brand() -> Brand:
     value = _from_row(row)
     if has_request_context():
         request.environ[_REQUEST_KEY] = value
+    else:
+        with _background_lock:
+            _background[_app()] = (time.monotonic(), value)
     return value
 
 
 def forget() -> None:
-    """After saving new settings within a request, so the page that follows reads them."""
+    """After saving new settings, so what follows in this process reads them."""
     if has_request_context():
         request.environ.pop(_REQUEST_KEY, None)
+    with _background_lock:
+        _background.clear()
 
 
 def site_name() -> str:

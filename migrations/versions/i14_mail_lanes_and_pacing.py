@@ -1,7 +1,7 @@
 """Mail lanes (transactional before bulk) and the shared count behind MAIL_MAX_PER_SECOND
 
 Revision ID: i14_mail_lanes
-Revises: i10_enums
+Revises: i16_webhooks
 Create Date: 2026-11-25 12:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i14_mail_lanes'
-down_revision = 'i10_enums'
+down_revision = 'i16_webhooks'
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 One row, created by the first save; until then every value comes from the environment.
 
 Revision ID: i17_brand
-Revises: i14_mail_lanes, i16_webhooks
+Revises: i14_mail_lanes
 Create Date: 2026-11-25 12:17:25.778098
 
 """
@@ -13,8 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i17_brand'
-# Also joins the two revisions that both followed i10_enums (mail lanes and webhooks) into one head.
-down_revision = ('i14_mail_lanes', 'i16_webhooks')
+down_revision = 'i14_mail_lanes'
 branch_labels = None
 depends_on = None
 

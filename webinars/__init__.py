@@ -18,6 +18,8 @@ from . import api, broadcasts, cli, database, languages, mail, paths, privacy, s
 from .api import problems
 from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
+from .branding.views import bp as branding_bp
+from .branding.views import manage_bp as branding_manage_bp
 from .broadcasts.views import bp as broadcasts_bp
 from .calendar.views import bp as calendar_bp
 from .database import set_writing
@@ -132,6 +134,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sharing_bp)
     app.register_blueprint(team_bp)
     app.register_blueprint(team_manage_bp)
+    app.register_blueprint(branding_bp)
+    app.register_blueprint(branding_manage_bp)
     app.register_blueprint(webhooks_bp)
     api.init_app(app)
 

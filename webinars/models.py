@@ -944,3 +944,36 @@ class WebhookDelivery(Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class SiteSettings(Model):
+    """What an administrator sets about the site's public face: one row (id 1), absent until the first
+    save. Empty columns fall back to the environment's defaults (SITE_NAME), so a fresh install reads
+    as before.
+
+    ``version`` rises on every save: the stylesheet and logo addresses carry it (so browsers may cache
+    them for a year), and a page cache can put it in its keys so a new name or colour shows at once."""
+
+    __tablename__ = "site_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_name: Mapped[str] = mapped_column(String(80), default="")
+    # A raster logo is an Image (resized like any picture); an SVG one is kept as checked text, since
+    # Pillow does not read SVG. At most one of the two is set.
+    logo_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+    logo: Mapped[Image | None] = relationship(foreign_keys=[logo_id], lazy="joined")
+    logo_svg: Mapped[str | None] = mapped_column(Text)
+    # "#rrggbb", lower case; empty keeps the stylesheet's own colour.
+    accent_color: Mapped[str] = mapped_column(String(7), default="")
+    organisation_label: Mapped[str] = mapped_column(String(120), default="")
+    organisation_url: Mapped[str] = mapped_column(String(500), default="")
+    privacy_label: Mapped[str] = mapped_column(String(120), default="")
+    privacy_url: Mapped[str] = mapped_column(String(500), default="")
+    imprint_label: Mapped[str] = mapped_column(String(120), default="")
+    imprint_url: Mapped[str] = mapped_column(String(500), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+    @property
+    def has_logo(self) -> bool:
+        return self.logo is not None or bool(self.logo_svg)

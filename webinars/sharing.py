@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 from flask import current_app, has_request_context, request, url_for
 
+from . import site
 from .images import service as images
 from .models import Event, Image, Series
 from .timefmt import in_zone, iso_utc
@@ -56,7 +57,7 @@ def availability(event: Event) -> str:
 
 
 def _organization() -> dict[str, Any]:
-    return {"@type": "Organization", "name": current_app.config["SITE_NAME"], "url": absolute("/")}
+    return {"@type": "Organization", "name": site.site_name(), "url": absolute("/")}
 
 
 def event_json_ld(event: Event, *, with_context: bool = True) -> dict[str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
-from . import audit, labels, languages, timefmt, topics, validators
+from . import audit, labels, languages, site, timefmt, topics, validators
 from .images import service as images
 from .models import Audience, Event, EventStatus, MailKind, OutboxStatus, RegistrationStatus, Series
 from .permissions import ROLE_LABELS, Capability, may
@@ -51,6 +51,11 @@ def _in_own_language(text: str, item: Any) -> Markup:
     )
 
 
+def _brand_address(endpoint: str, brand: site.Brand) -> str | None:
+    # Emails (rendered by the worker, outside any request) show neither the stylesheet nor the logo.
+    return url_for(endpoint, version=brand.version) if has_request_context() else None
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = timefmt.in_zone
     app.jinja_env.filters["in_utc"] = timefmt.in_utc
@@ -77,7 +82,12 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _site() -> dict[str, Any]:
+        # Pages and emails alike: the brand is read once per request (see webinars.site).
+        brand = site.brand()
         return {
-            "site_name": current_app.config["SITE_NAME"],
+            "brand": brand,
+            "site_name": brand.name,
+            "brand_stylesheet": _brand_address("branding.stylesheet", brand) if brand.accent_color else None,
+            "brand_svg_logo": _brand_address("branding.logo_svg", brand) if brand.has_svg_logo else None,
             "languages": languages.menu(),
         }

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, insert, select, update
 
-from .. import audit, clock
+from .. import audit, clock, site
 from ..database import get_by_id, writing
 from ..extensions import db
 from ..mail.outbox import Content, Envelope, enqueue
@@ -158,7 +158,7 @@ def request_password_reset(email: str) -> None:
         "user": user,
         "reset_url": external_url("auth.reset_password", token=password_reset_token(user)),
         "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
-        "site_name": current_app.config["SITE_NAME"],
+        "site_name": site.site_name(),
     }
     with writing():
         enqueue(

@@ -36,11 +36,11 @@ from icalendar import Calendar, vDuration
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, site
 from ..events import queries
 from ..extensions import db
 from ..ical import ics
-from ..models import Event, EventKind, Series
+from ..models import Event, EventKind, Series, SiteSettings
 from ..text import clean_text, render_markdown, single_line
 from ..urls import external_url, site_host
 
@@ -94,10 +94,12 @@ def _in_window(series: Series | None) -> ColumnElement[bool]:
 
 def _version(series: Series | None) -> tuple[Any, ...]:
     """What a feed's bytes depend on, read in one cheap query: its webinars (membership through the
-    count and the sum of ids, edits through the latest updated_at) and the series titles it shows."""
+    count and the sum of ids, edits through the latest updated_at), the series titles it shows and
+    the site's name (through the brand's version)."""
     series_changed = select(func.max(Series.updated_at)).scalar_subquery()
+    brand_changed = select(func.max(SiteSettings.version)).scalar_subquery()
     query = select(
-        func.count(Event.id), func.sum(Event.id), func.max(Event.updated_at), series_changed
+        func.count(Event.id), func.sum(Event.id), func.max(Event.updated_at), series_changed, brand_changed
     ).where(queries.is_public(), _in_window(series))
     if series is not None:
         query = query.where(Event.series_id == series.id)
@@ -146,7 +148,7 @@ def series_calendar(series: Series) -> bytes:
 
 
 def _build_site_calendar() -> bytes:
-    name = current_app.config["SITE_NAME"]
+    name = site.site_name()
     description = _("Webinars announced on %(site)s.", site=name)
     calendar = build_calendar(
         feed_events(), name=name, description=description, source=external_url("calendar.site_feed")
@@ -155,7 +157,7 @@ def _build_site_calendar() -> bytes:
 
 
 def _build_series_calendar(series: Series) -> bytes:
-    name = f"{series.title} · {current_app.config['SITE_NAME']}"
+    name = f"{series.title} · {site.site_name()}"
     description = _("Webinars in the series “%(title)s”.", title=series.title)
     calendar = build_calendar(
         feed_events(series),

@@ -133,7 +133,8 @@ def new() -> ResponseReturnValue:
 def _duplicated(form: EventForm) -> Event | None:
     """The webinar being duplicated ("make #17 from #16"), if the organizer may manage it."""
     value = request.args.get("from") if request.method == "GET" else form.copy_from.data
-    if not value or not str(value).isdigit() or len(str(value)) > 12:
+    # isdigit() alone accepts superscripts ("¹") that int() refuses: ASCII digits only.
+    if not value or not (str(value).isascii() and str(value).isdigit()) or len(str(value)) > 12:
         return None
     return event_for(int(value), Capability.VIEW)
 

@@ -79,10 +79,10 @@ def srcset(image: Image, extension: str) -> str:
 
 
 def prune_unused(older_than: timedelta = timedelta(hours=1)) -> int:
-    """Delete pictures no webinar, series or speaker shows any more (replaced or removed), with their
-    files. Rows go first and files after the commit: a failure in between leaves files nobody points
-    at, never a page pointing at a missing file. Returns how many pictures went."""
-    from ..models import Event, Series, Speaker
+    """Delete pictures no webinar, series, speaker or site logo shows any more (replaced or removed),
+    with their files. Rows go first and files after the commit: a failure in between leaves files
+    nobody points at, never a page pointing at a missing file. Returns how many pictures went."""
+    from ..models import Event, Series, SiteSettings, Speaker
 
     # NULLs filtered out: NOT IN over a list holding NULL matches nothing.
     used = (
@@ -91,6 +91,7 @@ def prune_unused(older_than: timedelta = timedelta(hours=1)) -> int:
         .union(
             select(Series.cover_id).where(Series.cover_id.is_not(None)),
             select(Speaker.photo_id).where(Speaker.photo_id.is_not(None)),
+            select(SiteSettings.logo_id).where(SiteSettings.logo_id.is_not(None)),
         )
     )
     unused = list(

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import api, broadcasts, cli, database, mail, paths, privacy, security, templating
+from . import api, cli, database, mail, massmail, paths, privacy, security, templating
 from .api import problems
 from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
@@ -148,7 +148,7 @@ def _register_mail_producers(app: Flask) -> None:
     # In this order on every worker pass: reminders, the next chunk of each organizer message, and the
     # retention purge of personal data.
     mail.init_app(app)
-    broadcasts.init_app(app)
+    massmail.init_app(app)
     privacy.init_app(app)  # the retention purge writes no mail, but is due with time all the same
 
 

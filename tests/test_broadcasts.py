@@ -34,7 +34,9 @@ def _confirm(client, review_url: str):
     """Press the review page's "Send to N people" button (its form carries the number shown)."""
     page = client.get(review_url).get_data(as_text=True)
     expected = re.search(r'name="expected" type="hidden" value="(\d+)"', page).group(1)
-    return submit(client, review_url.replace("/review", "/send"), {"expected": expected}, form_page=review_url)
+    return submit(
+        client, review_url.replace("/review", "/send"), {"expected": expected}, form_page=review_url
+    )
 
 
 def test_message_is_previewed_then_sent_to_the_chosen_audience(mail_app, smtp_sink):

@@ -78,7 +78,7 @@ def test_review_counts_each_language_and_shows_the_one_chosen_rendered(mail_app,
     assert "Hello Attendee," in page  # the text version, with a stand-in for the reader's name
     assert "<strong>slides</strong>" in _frame(client, page)  # Markdown rendered, not raw
 
-    spanish = client.get(f"{review_url}?lang=es").get_data(as_text=True)
+    spanish = client.get(f"{review_url}?email_lang=es").get_data(as_text=True)
     assert "This preview shows the email in Spanish." in spanish
     assert 'aria-current="page">Spanish' in spanish
     assert "Hola" in spanish
@@ -98,9 +98,9 @@ def test_a_test_goes_only_to_the_organizer_marked_as_such_and_counts_for_nothing
     review_url = _compose(client, event, subject="Slides", body="The **slides**.")
     broadcast_id = int(review_url.rstrip("/").split("/")[-2])
 
-    page = client.get(f"{review_url}?lang=es").get_data(as_text=True)
+    page = client.get(f"{review_url}?email_lang=es").get_data(as_text=True)
     test_url = review_url.replace("/review", "/test")
-    response = submit(client, test_url, {"language": "es"}, form_page=f"{review_url}?lang=es")
+    response = submit(client, test_url, {"language": "es"}, form_page=f"{review_url}?email_lang=es")
     assert response.status_code == 302
     assert "Send to 2 people" in page
     worker.deliver_due()

@@ -100,7 +100,7 @@ def review(event_id: int, broadcast_id: int) -> ResponseReturnValue:
     if broadcast.confirmed_at is not None:
         return redirect(url_for("broadcasts.message", event_id=event.id, broadcast_id=broadcast.id))
     languages = massmail.languages(broadcast)
-    language = _language(languages, request.args.get("lang"))
+    language = _language(languages, request.args.get("email_lang"))
     total = sum(entry.recipients for entry in languages)
     return render_template(
         "broadcasts/review.html",
@@ -114,7 +114,7 @@ def review(event_id: int, broadcast_id: int) -> ResponseReturnValue:
         language_name=massmail.language_name,
         switch_urls={
             entry.code: url_for(
-                "broadcasts.review", event_id=event.id, broadcast_id=broadcast.id, lang=entry.code
+                "broadcasts.review", event_id=event.id, broadcast_id=broadcast.id, email_lang=entry.code
             )
             for entry in languages
         },
@@ -134,7 +134,7 @@ def preview_html(event_id: int, broadcast_id: int) -> ResponseReturnValue:
     only here: the policy allows nothing else, and the frame is sandboxed)."""
     event = event_for(event_id, Capability.EDIT)
     broadcast = part_of(event, Broadcast, broadcast_id)
-    language = _language(massmail.languages(broadcast), request.args.get("lang"))
+    language = _language(massmail.languages(broadcast), request.args.get("email_lang"))
     return Response(massmail.render(broadcast, language)["body_html"], mimetype="text/html")
 
 
@@ -151,7 +151,9 @@ def send_test(event_id: int, broadcast_id: int) -> ResponseReturnValue:
         _("A test is on its way to %(email)s. It does not count as sent.", email=current_user.email),
         "success",
     )
-    return redirect(url_for("broadcasts.review", event_id=event.id, broadcast_id=broadcast.id, lang=language))
+    return redirect(
+        url_for("broadcasts.review", event_id=event.id, broadcast_id=broadcast.id, email_lang=language)
+    )
 
 
 @bp.route("/messages/<int:broadcast_id>/send", methods=["POST"])

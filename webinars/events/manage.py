@@ -128,7 +128,9 @@ def _render_form(
         total=review.total if review else 0,
         language_name=massmail.language_name,
         switch_buttons=True,
-        html_url=url_for("manage.update_preview", event_id=event.id, change=change, lang=review.language)
+        html_url=url_for(
+            "manage.update_preview", event_id=event.id, change=change, email_lang=review.language
+        )
         if review and event
         else "",
     )
@@ -256,7 +258,7 @@ def update_preview(event_id: int) -> ResponseReturnValue:
         values = _serializer().loads(request.args.get("change", ""))
         values["starts_at"] = datetime.fromisoformat(values["starts_at"])
         data = replace(service.EventData.from_event(event), **{name: values[name] for name in _PREVIEWED})
-        review = service.review_update(event, data, request.args.get("lang", "")[:8])
+        review = service.review_update(event, data, request.args.get("email_lang", "")[:8])
     except (BadSignature, KeyError, TypeError, ValueError, RuleError):
         abort(404)
     if review is None:

@@ -162,7 +162,7 @@ def send(event_id: int, broadcast_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.EDIT)
     broadcast = part_of(event, Broadcast, broadcast_id)
     if broadcast.kind not in (MailKind.MESSAGE, MailKind.RECORDING):
-        abort(404)  # a cancellation notice is confirmed by cancelling (manage.confirm_cancel)
+        abort(400)  # a cancellation notice is confirmed by cancelling (manage.confirm_cancel)
     form = ReviewForm()
     if not form.validate_on_submit():
         abort(400)

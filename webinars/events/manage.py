@@ -260,9 +260,9 @@ def update_preview(event_id: int) -> ResponseReturnValue:
         data = replace(service.EventData.from_event(event), **{name: values[name] for name in _PREVIEWED})
         review = service.review_update(event, data, request.args.get("email_lang", "")[:8])
     except (BadSignature, KeyError, TypeError, ValueError, RuleError):
-        abort(404)
+        abort(400)  # only the edit page's own, signed link names a change
     if review is None:
-        abort(404)
+        abort(400)
     return Response(review.rendered["body_html"], mimetype="text/html")
 
 
@@ -317,7 +317,7 @@ def confirm_cancel(event_id: int, broadcast_id: int) -> ResponseReturnValue:
     event = event_for(event_id, Capability.ADMINISTER)
     notice = part_of(event, Broadcast, broadcast_id)
     if notice.kind != MailKind.EVENT_CANCELLED:
-        abort(404)
+        abort(400)  # a message is confirmed by sending it (broadcasts.send)
     form = ReviewForm()
     if not form.validate_on_submit():
         abort(400)

@@ -19,7 +19,7 @@ from ..models import Audience, Broadcast, Event, MailKind, OutboxMessage, Outbox
 from ..permissions import Capability, event_for, part_of, require_sign_in
 from ..registrations import service as registrations
 from ..rules import RuleError
-from ..security import content_security_policy
+from ..security import email_preview_policy
 from ..timefmt import period_in_zone
 from . import service
 from .forms import AUDIENCE_LABELS, MESSAGE_AUDIENCES, MessageForm, RecordingForm
@@ -122,13 +122,7 @@ def review(event_id: int, broadcast_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/messages/<int:broadcast_id>/preview.html")
-@content_security_policy(
-    default_src=["'none'"],
-    style_src=["'unsafe-inline'"],
-    img_src=["'self'", "data:", "https:"],
-    form_action=["'none'"],
-    frame_ancestors=["'self'"],
-)
+@email_preview_policy
 def preview_html(event_id: int, broadcast_id: int) -> ResponseReturnValue:
     """The HTML body alone, for the review's frame: the email's own inline styles apply here (and
     only here: the policy allows nothing else, and the frame is sandboxed)."""

@@ -31,7 +31,7 @@ from ..registrations import export, listing
 from ..registrations import service as registration_service
 from ..registrations.forms import AddPersonForm, DecisionForm
 from ..rules import RuleError
-from ..security import content_security_policy
+from ..security import email_preview_policy
 from ..text import render_markdown
 from ..timefmt import timezone_names
 from ..urls import embed_snippet
@@ -210,7 +210,7 @@ def edit(event_id: int) -> ResponseReturnValue:
                     if step == "test":
                         flash(
                             _(
-                                "A test is on its way to %(email)s. Nothing was saved or sent.",
+                                "A test is on its way to %(email)s. The change is not saved yet.",
                                 email=current_user.email,
                             ),
                             "success",
@@ -244,13 +244,7 @@ def _change_token(data: service.EventData) -> str:
 
 
 @bp.route("/webinars/<int:event_id>/update-preview.html")
-@content_security_policy(
-    default_src=["'none'"],
-    style_src=["'unsafe-inline'"],
-    img_src=["'self'", "data:", "https:"],
-    form_action=["'none'"],
-    frame_ancestors=["'self'"],
-)
+@email_preview_policy
 def update_preview(event_id: int) -> ResponseReturnValue:
     """The HTML of the update an unsaved change would send, for the edit page's sandboxed frame."""
     event = event_for(event_id, Capability.EDIT)

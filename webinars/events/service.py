@@ -386,9 +386,9 @@ def cancel_event(event: Event, notice: Broadcast | None = None, *, expected: int
         event.cancelled_at = clock.now()
         event.sequence += 1
         db.session.flush()
-        if was_published or event.published_at:
-            if notice is None:
-                massmail.fan_out(event, MailKind.EVENT_CANCELLED, Audience.ALL)
+        if (was_published or event.published_at) and notice is None:
+            # A confirmed notice (from the preview) is this cancellation's send already.
+            massmail.fan_out(event, MailKind.EVENT_CANCELLED, Audience.ALL)
         db.session.commit()
 
 

@@ -37,7 +37,7 @@ def _checked_post() -> None:
 
 def _draft(event: Event, value: str | None) -> Broadcast | None:
     """The unconfirmed message being written again (after its preview, or a selection's)."""
-    if not value or not value.isdigit() or int(value) > MAX_ID:
+    if not value or not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
         return None
     broadcast = part_of(event, Broadcast, int(value))
     if broadcast.confirmed_at is not None or broadcast.kind != MailKind.MESSAGE:

@@ -5,7 +5,7 @@ Sends queued before this revision were confirmed by pressing Send, so they count
 they were created and the worker keeps expanding any that were half way.
 
 Revision ID: i13m_massmail
-Revises: i10_enums
+Revises: i14_mail_lanes
 Create Date: 2026-11-25 12:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "i13m_massmail"
-down_revision = "i10_enums"
+down_revision = "i14_mail_lanes"
 branch_labels = None
 depends_on = None
 

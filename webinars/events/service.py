@@ -29,6 +29,7 @@ from ..models import (
     Speaker,
     Tag,
     User,
+    WebhookEventType,
 )
 from ..permissions import Capability, events_visible_to
 from ..questions import service as questions
@@ -37,6 +38,7 @@ from ..rules import RuleError
 from ..text import slugify
 from ..urls import site_host
 from ..validators import date_errors, text_errors
+from ..webhooks import service as webhooks
 from .queries import next_number
 
 # A change to any of these moves the calendar entry: attendees get an updated invitation.
@@ -262,6 +264,7 @@ def update_event(event: Event, data: EventData) -> bool:
             massmail.fan_out(
                 event, MailKind.EVENT_UPDATED, Audience.CONFIRMED, **_what_changed(event, before)
             )
+        webhooks.emit(WebhookEventType.WEBINAR_UPDATED, event)
         fill_from_waitlist(event)
         db.session.commit()
     return notify
@@ -339,6 +342,7 @@ def publish(event: Event) -> None:
             event.status = EventStatus.PUBLISHED
             event.published_at = event.published_at or clock.now()
             db.session.flush()
+            webhooks.emit(WebhookEventType.WEBINAR_PUBLISHED, event)
             fill_from_waitlist(event)
         db.session.commit()
 
@@ -359,6 +363,7 @@ def publish_many(user: User, event_ids: list[int]) -> list[Event]:
             event.published_at = event.published_at or clock.now()
         db.session.flush()
         for event in drafts:
+            webhooks.emit(WebhookEventType.WEBINAR_PUBLISHED, event)
             fill_from_waitlist(event)
         db.session.commit()
     return drafts
@@ -369,6 +374,8 @@ def unpublish(event: Event) -> None:
     with writing():
         if event.status == EventStatus.PUBLISHED:
             event.status = EventStatus.DRAFT
+            db.session.flush()
+            webhooks.emit(WebhookEventType.WEBINAR_UPDATED, event)
         db.session.commit()
 
 
@@ -389,6 +396,7 @@ def cancel_event(event: Event, notice: Broadcast | None = None, *, expected: int
         if (was_published or event.published_at) and notice is None:
             # A confirmed notice (from the preview) is this cancellation's send already.
             massmail.fan_out(event, MailKind.EVENT_CANCELLED, Audience.ALL)
+        webhooks.emit(WebhookEventType.WEBINAR_CANCELLED, event)
         db.session.commit()
 
 

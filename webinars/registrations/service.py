@@ -22,10 +22,19 @@ from .. import clock
 from ..database import writing
 from ..extensions import db
 from ..mail import notifications
-from ..models import Event, EventStatus, MailKind, OutboxMessage, Registration, RegistrationStatus
+from ..models import (
+    Event,
+    EventStatus,
+    MailKind,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    WebhookEventType,
+)
 from ..questions.service import record_answers
 from ..rules import RuleError
 from ..text import has_control_characters, new_token, normalise_email, single_line
+from ..webhooks import service as webhooks
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
 RESEND_INTERVAL = timedelta(minutes=2)
@@ -197,6 +206,8 @@ _STATUS_MAIL = {
 
 def _notify(registration: Registration, *, created: bool) -> Outcome:
     notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+    # A cancelled registration taken up again is, to a receiver, a registration created again.
+    webhooks.emit(WebhookEventType.REGISTRATION_CREATED, registration.event, registration)
     db.session.commit()
     return Outcome(registration, created=created)
 
@@ -217,6 +228,8 @@ def approve(registration: Registration) -> None:
     registration.status_reason = ""
     db.session.flush()
     notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+    if registration.status == RegistrationStatus.CONFIRMED:  # approved onto the waitlist: no seat yet
+        webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, registration.event, registration)
 
 
 def decline(registration: Registration, reason: str = "") -> None:
@@ -227,6 +240,7 @@ def decline(registration: Registration, reason: str = "") -> None:
     registration.status_reason = (reason or "").strip()
     db.session.flush()
     notifications.send(registration, MailKind.REGISTRATION_DECLINED)
+    webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, registration.event, registration)
 
 
 def decide(event: Event, registration_ids: list[int], *, approve_them: bool, reason: str = "") -> int:
@@ -295,6 +309,7 @@ def cancel(registration: Registration) -> None:
             release_seat(registration.event_id)
         db.session.flush()
         notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
+        webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, registration.event, registration)
         if was_confirmed:
             fill_from_waitlist(registration.event)
         db.session.commit()
@@ -317,6 +332,7 @@ def fill_from_waitlist(event: Event) -> list[Registration]:
         _confirm(candidate)
         db.session.flush()
         notifications.send(candidate, MailKind.PROMOTED)
+        webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, event, candidate)
         promoted.append(candidate)
     db.session.expire(event, ["seats_taken"])
     return promoted
@@ -402,6 +418,7 @@ def cancel_many(event: Event, registration_ids: list[int]) -> int:
             db.session.flush()
             if registration.erased_at is None:
                 notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
+            webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, event, registration)
             changed += 1
         if changed:
             fill_from_waitlist(event)
@@ -431,6 +448,7 @@ def promote_many(event: Event, registration_ids: list[int]) -> Promotion:
             _confirm(registration)
             db.session.flush()
             notifications.send(registration, MailKind.PROMOTED)
+            webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, event, registration)
             moved += 1
         db.session.commit()
     db.session.expire(event, ["seats_taken"])
@@ -479,5 +497,6 @@ def add_by_hand(
             ) from error
         if send_invitation:
             notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+        webhooks.emit(WebhookEventType.REGISTRATION_CREATED, event, registration)
         db.session.commit()
     return registration

@@ -16,6 +16,7 @@ from tests.helpers import submit
 from webinars import clock
 from webinars.auth import tokens
 from webinars.extensions import db
+from webinars.massmail.service import expand_pending
 from webinars.models import ApiToken, Event, OutboxMessage, Registration, RegistrationStatus, TokenScope
 
 PROBLEM = "application/problem+json"
@@ -226,8 +227,10 @@ def test_organizer_drives_a_webinar_through_the_same_services(client, app):
     moved = client.post(f"{event_url}/reschedule", headers=headers, json={"starts_at": later.isoformat()})
     assert moved.status_code == 200
     assert moved.get_json()["sequence"] == 1
-    updates = db.session.scalar(select(func.count()).where(OutboxMessage.kind == "event_updated"))
-    assert updates == 1  # Bea, the one confirmed attendee
+    updates = select(func.count()).where(OutboxMessage.kind == "event_updated")
+    assert db.session.scalar(updates) == 0  # the request writes one job; the worker fans it out
+    assert expand_pending() == 1
+    assert db.session.scalar(updates) == 1  # Bea, the one confirmed attendee
 
     past = client.patch(event_url, headers=headers, json={"starts_at": "2001-01-01T10:00:00+00:00"})
     assert past.status_code == 422

@@ -12,6 +12,7 @@ from tests.helpers import login, submit
 from webinars.broadcasts import service as broadcasts
 from webinars.extensions import db
 from webinars.mail import worker
+from webinars.massmail import service as massmail
 from webinars.models import Broadcast, OutboxMessage, OutboxStatus, Registration
 from webinars.registrations import service
 
@@ -29,22 +30,36 @@ def _recipients(smtp_sink, subject_start: str) -> list[str]:
     )
 
 
+def _confirm(client, review_url: str):
+    """Press the review page's "Send to N people" button (its form carries the number shown)."""
+    page = client.get(review_url).get_data(as_text=True)
+    expected = re.search(r'name="expected" type="hidden" value="(\d+)"', page).group(1)
+    return submit(
+        client, review_url.replace("/review", "/send"), {"expected": expected}, form_page=review_url
+    )
+
+
 def test_message_is_previewed_then_sent_to_the_chosen_audience(mail_app, smtp_sink):
     owner = make_user()
     event = make_event(owner, capacity=2)
     _people(event, confirmed=2, waitlisted=1)
+    worker.deliver_due()  # their confirmations
     client = mail_app.test_client()
     login(client, owner)
     url = f"/manage/webinars/{event.id}/messages/new"
     data = {"audience": "confirmed", "subject": "Slides for Tuesday", "body": "Download the **slides** here."}
 
-    preview = submit(client, url, {**data, "preview": "Preview"})
-    page = preview.get_data(as_text=True)
-    assert "Download the **slides** here." in page
-    assert 'name="send"' in page
-    assert db.session.scalar(select(Broadcast.id)) is None
+    previewed = submit(client, url, {**data, "preview": "Preview"})
+    assert previewed.status_code == 302
+    review_url = previewed.headers["Location"]
+    page = client.get(review_url).get_data(as_text=True)
+    assert "Send to 2 people" in page
+    assert "Download the **slides** here." in page  # the plain-text version, as mail programs show it
+    frame = client.get(re.search(r'src="([^"]*preview\.html[^"]*)"', page).group(1).replace("&amp;", "&"))
+    assert "<strong>slides</strong>" in frame.get_data(as_text=True)
+    assert worker.deliver_due() == 0  # nothing leaves before the confirmation
 
-    sent = submit(client, url, {**data, "send": "Send"})
+    sent = _confirm(client, review_url)
     assert sent.status_code == 302
     progress_url = sent.headers["Location"]
     assert "0%" in client.get(progress_url).get_data(as_text=True)
@@ -61,7 +76,7 @@ def test_message_is_previewed_then_sent_to_the_chosen_audience(mail_app, smtp_si
 
 
 def test_large_message_is_expanded_in_chunks_and_progress_counts_it(mail_app, smtp_sink, monkeypatch):
-    monkeypatch.setattr(broadcasts, "CHUNK", 4)
+    monkeypatch.setattr(massmail, "CHUNK", 4)
     event = make_event(capacity=None)
     _people(event, confirmed=10)
     broadcast = broadcasts.create(event, None, audience="all", subject="Hello all", body_md="Hi")
@@ -122,6 +137,9 @@ def test_recording_email_goes_only_to_those_marked_absent(mail_app, smtp_sink, f
         },
     )
     assert response.status_code == 302
+    worker.deliver_due()
+    assert _recipients(smtp_sink, "Recording available") == []  # shown first, sent when confirmed
+    assert _confirm(client, response.headers["Location"]).status_code == 302
     worker.deliver_due()
     assert _recipients(smtp_sink, "Recording available") == ["p1@example.org", "p2@example.org"]
     page = client.get(f"/webinars/{event.slug}").get_data(as_text=True)

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import api, broadcasts, cli, database, languages, mail, paths, privacy, security, templating, webhooks
+from . import api, cli, database, languages, mail, massmail, paths, privacy, security, templating, webhooks
 from .api import problems
 from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
@@ -144,7 +144,7 @@ def _register_mail_producers(app: Flask) -> None:
     # In this order on every worker pass: reminders, the next chunk of each organizer message, the
     # retention purge of personal data, and the webhook deliveries that are due.
     mail.init_app(app)
-    broadcasts.init_app(app)
+    massmail.init_app(app)
     privacy.init_app(app)  # the retention purge writes no mail, but is due with time all the same
     webhooks.init_app(app)  # webhook deliveries ride the same worker passes as mail
 

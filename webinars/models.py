@@ -161,6 +161,7 @@ class Audience(StrEnum):
     ALL = "all"  # confirmed and waitlisted
     ATTENDED = "attended"
     ABSENT = "absent"  # confirmed but not marked as attended
+    SELECTED = "selected"  # the people ticked on the attendee list (BroadcastRecipient rows)
 
 
 def stored_as_string(enum: type[StrEnum], length: int) -> Enum:
@@ -784,7 +785,7 @@ class Broadcast(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    # MESSAGE, or RECORDING (the recording follow-up, whose text is the webinar's recording summary).
+    # MESSAGE, RECORDING (whose text is the recording summary), EVENT_UPDATED or EVENT_CANCELLED.
     kind: Mapped[MailKind] = mapped_column(stored_as_string(MailKind, 32), default=MailKind.MESSAGE)
     audience: Mapped[Audience] = mapped_column(stored_as_string(Audience, 16))
     subject: Mapped[str] = mapped_column(String(300))
@@ -794,8 +795,26 @@ class Broadcast(Model):
     expanded_through: Mapped[int | None] = mapped_column(Integer)
     expanded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # None while the organizer checks the preview: the worker expands only confirmed sends.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An update says what changed: the start and join link before it (None when they did not change).
+    previous_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    previous_join_url: Mapped[str | None] = mapped_column(String(500))
 
     event: Mapped[Event] = relationship()
+
+
+class BroadcastRecipient(Model):
+    """One person a message to a selection (Audience.SELECTED) goes to."""
+
+    __tablename__ = "broadcast_recipient"
+
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcast.id", ondelete="CASCADE"), primary_key=True
+    )
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registration.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 def _lane_of_inserted_row(context: Any) -> int:

@@ -148,3 +148,15 @@ def register_converters(app: Flask) -> None:
 def register(app: Flask) -> None:
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+
+# A preview of an email's HTML, shown in a sandboxed frame of the organizer's own page: the email's
+# inline styles apply (mail programs honour them), nothing else may load or run, and only our pages
+# may frame it.
+email_preview_policy = content_security_policy(
+    default_src=["'none'"],
+    style_src=["'unsafe-inline'"],
+    img_src=["'self'", "data:", "https:"],
+    form_action=["'none'"],
+    frame_ancestors=["'self'"],
+)

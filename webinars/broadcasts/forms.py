@@ -26,7 +26,6 @@ class MessageForm(BaseForm):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=20000)])
     preview = SubmitField(_l("Preview"))
-    send = SubmitField(_l("Send"))
 
 
 class RecordingForm(BaseForm):

@@ -7,15 +7,16 @@ to thousands of people never holds a web request, and the progress view can coun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
-from .. import audit, clock
+from .. import audit
 from ..database import writing
 from ..extensions import db
 from ..mail import notifications
+from ..massmail import service as massmail
+from ..massmail.service import audience_query, audience_size, expand_pending
 from ..models import (
     Audience,
     AuditAction,
@@ -24,43 +25,12 @@ from ..models import (
     MailKind,
     OutboxMessage,
     OutboxStatus,
-    Registration,
-    RegistrationStatus,
     User,
 )
 from ..rules import RuleError
 from ..validators import text_errors
 
-CHUNK = 500
-
-
-def audience_query(event_id: int, audience: Audience) -> Select[Registration]:
-    query = select(Registration).where(
-        Registration.event_id == event_id, Registration.unsubscribed_at.is_(None)
-    )
-    match Audience(audience):
-        case Audience.CONFIRMED:
-            return query.where(Registration.status == RegistrationStatus.CONFIRMED)
-        case Audience.WAITLISTED:
-            return query.where(Registration.status == RegistrationStatus.WAITLISTED)
-        case Audience.ATTENDED:
-            return query.where(Registration.attended.is_(True))
-        case Audience.ABSENT:
-            return query.where(
-                Registration.status == RegistrationStatus.CONFIRMED, Registration.attended.is_not(True)
-            )
-        case Audience.ALL:
-            # Everyone with a place or a place in line; not people awaiting a decision or declined.
-            return query.where(
-                Registration.status.in_((RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED))
-            )
-
-
-def audience_size(event_id: int, audience: Audience) -> int:
-    return (
-        db.session.scalar(select(func.count()).select_from(audience_query(event_id, audience).subquery()))
-        or 0
-    )
+__all__ = ["audience_query", "audience_size", "expand_pending"]
 
 
 def create(
@@ -72,85 +42,35 @@ def create(
     body_md: str,
     kind: MailKind = MailKind.MESSAGE,
 ) -> Broadcast:
-    """Queue a message to ``audience``; the worker sends it. Commits.
+    """Queue a message to ``audience`` at once, for callers whose call is the confirmation (the
+    command line, scripts); the pages go through massmail.draft and massmail.confirm. Commits.
 
     Raises RuleError when the subject holds a line break or control character (it becomes a mail
     header) or the body a control character.
     """
-    errors = text_errors(one_line={"subject": subject}, multiline={"body": body_md})
-    if errors:
-        raise RuleError(errors)
-    with writing():
-        broadcast = Broadcast(
-            event_id=event.id,
-            author_id=author.id if author else None,
-            kind=kind,
-            audience=Audience(audience),
-            subject=subject.strip(),
-            body_md=body_md,
-            total=audience_size(event.id, audience),
-        )
-        db.session.add(broadcast)
-        action = AuditAction.RECORDING_SENT if kind == MailKind.RECORDING else AuditAction.MESSAGE_SENT
-        audit.record(event, action, f"{broadcast.subject} ({audience}, {broadcast.total})", actor=author)
-        db.session.commit()
+    broadcast = massmail.draft(event, author, kind=kind, audience=audience, subject=subject, body_md=body_md)
+    massmail.confirm(broadcast, None)
     return broadcast
 
 
-def announce_recording(event: Event, author: User | None, audience: Audience) -> Broadcast:
-    """Email ``audience`` that the recording is online, with its summary. Commits."""
-    return create(
-        event,
-        author,
-        audience=audience,
-        kind=MailKind.RECORDING,
-        subject=notifications.SUBJECTS[MailKind.RECORDING](event),
-        body_md=event.recording_summary,
+def draft_message(
+    event: Event, author: User | None, *, audience: Audience, subject: str, body_md: str
+) -> Broadcast:
+    """A message waiting for its preview and confirmation. Commits."""
+    return massmail.draft(
+        event, author, kind=MailKind.MESSAGE, audience=audience, subject=subject, body_md=body_md
     )
 
 
-def preview(event: Event, *, subject: str, body_md: str, kind: MailKind = MailKind.MESSAGE) -> dict[str, Any]:
-    """The message as its first recipient would get it (subject, bodies), without storing anything."""
-    sample = db.session.scalars(audience_query(event.id, Audience.ALL).limit(1)).first()
-    if sample is None:
-        sample = Registration(
-            event=event,
-            email="attendee@example.org",
-            name=_("Attendee"),
-            token="preview",
-            locale="en",
-            status=RegistrationStatus.CONFIRMED,
-        )
-    draft = Broadcast(event_id=event.id, kind=kind, audience=Audience.ALL, subject=subject, body_md=body_md)
-    return notifications.render(sample, kind, broadcast=draft)
-
-
-def expand_pending() -> int:
-    """Turn the next chunk of each unsent message into outbox rows. Returns how many rows were added."""
-    added = 0
-    with writing():
-        broadcasts = db.session.scalars(
-            select(Broadcast)
-            .where(Broadcast.expanded_at.is_(None))
-            .order_by(Broadcast.id)
-            .with_for_update(skip_locked=True)
-        ).all()
-        for broadcast in broadcasts:
-            query = (
-                audience_query(broadcast.event_id, broadcast.audience).order_by(Registration.id).limit(CHUNK)
-            )
-            if broadcast.expanded_through is not None:
-                query = query.where(Registration.id > broadcast.expanded_through)
-            chunk = db.session.scalars(query).all()
-            for registration in chunk:
-                notifications.send(registration, broadcast.kind, broadcast=broadcast)
-            if chunk:
-                broadcast.expanded_through = chunk[-1].id
-                added += len(chunk)
-            if len(chunk) < CHUNK:
-                broadcast.expanded_at = clock.now()
-        db.session.commit()
-    return added
+def draft_recording(event: Event, author: User | None, audience: Audience) -> Broadcast:
+    """The email that the recording is online (with its summary), waiting for its confirmation. Commits."""
+    return massmail.draft(
+        event,
+        author,
+        kind=MailKind.RECORDING,
+        audience=audience,
+        subject=notifications.SUBJECTS[MailKind.RECORDING](event),
+    )
 
 
 @dataclass(frozen=True)

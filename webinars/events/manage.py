@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -11,6 +13,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -18,7 +21,9 @@ from .. import topics
 from ..database import MAX_ID
 from ..extensions import db
 from ..forms import apply_rule_error
-from ..models import Event, EventStatus, Registration, RegistrationStatus
+from ..massmail import service as massmail
+from ..massmail.forms import ReviewForm
+from ..models import Audience, Broadcast, Event, EventStatus, MailKind, Registration, RegistrationStatus
 from ..permissions import Capability, event_for, events_visible_to, part_of, require_sign_in
 from ..privacy import service as privacy
 from ..questions import service as questions
@@ -26,6 +31,7 @@ from ..registrations import export, listing
 from ..registrations import service as registration_service
 from ..registrations.forms import AddPersonForm, DecisionForm
 from ..rules import RuleError
+from ..security import email_preview_policy
 from ..text import render_markdown
 from ..timefmt import timezone_names
 from ..urls import embed_snippet
@@ -101,9 +107,32 @@ def _offer_series(form: EventForm) -> None:
     ]
 
 
-def _render_form(form: EventForm, event: Event | None = None, source: Event | None = None) -> str:
+def _render_form(
+    form: EventForm,
+    event: Event | None = None,
+    source: Event | None = None,
+    *,
+    review: service.UpdateReview | None = None,
+    change: str = "",
+) -> str:
     return render_template(
-        "manage/event_form.html", form=form, event=event, source=source, timezones=timezone_names()
+        "manage/event_form.html",
+        form=form,
+        event=event,
+        source=source,
+        timezones=timezone_names(),
+        review=review,
+        send_languages=review.languages if review else [],
+        send_language=review.language if review else "en",
+        rendered=review.rendered if review else None,
+        total=review.total if review else 0,
+        language_name=massmail.language_name,
+        switch_buttons=True,
+        html_url=url_for(
+            "manage.update_preview", event_id=event.id, change=change, email_lang=review.language
+        )
+        if review and event
+        else "",
     )
 
 
@@ -157,6 +186,8 @@ def event(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>/edit", methods=["GET", "POST"])
 def edit(event_id: int) -> ResponseReturnValue:
+    """Saving a change that sends an update first shows that update (per language, with a test to
+    oneself); the second save, "Save and send the update", is the confirmation."""
     event = event_for(event_id, Capability.EDIT)
     if event.is_archive_entry:
         return redirect(url_for("archive_manage.edit_entry", event_id=event.id))
@@ -168,8 +199,27 @@ def edit(event_id: int) -> ResponseReturnValue:
         form.fill_from(event)
     offer_languages(form.language, event.language)
     if request.method == "POST" and form.validate_on_submit():
+        data = form.to_data()
+        step = request.form.get("notify", "")
         try:
-            notified = service.update_event(event, form.to_data())
+            if step != "confirm":
+                review = service.review_update(
+                    event,
+                    data,
+                    (request.form.get("preview_lang") or request.form.get("shown_lang", ""))[:8],
+                    test_to=current_user if step == "test" else None,
+                )
+                if review is not None:
+                    if step == "test":
+                        flash(
+                            _(
+                                "A test is on its way to %(email)s. The change is not saved yet.",
+                                email=current_user.email,
+                            ),
+                            "success",
+                        )
+                    return _render_form(form, event, review=review, change=_change_token(data))
+            notified = service.update_event(event, data)
         except RuleError as error:
             apply_rule_error(form, error)
         else:
@@ -179,6 +229,38 @@ def edit(event_id: int) -> ResponseReturnValue:
                 flash(_("Saved."), "success")
             return redirect(url_for("manage.event", event_id=event.id))
     return _render_form(form, event)
+
+
+# What the update preview's frame needs to apply the unsaved change again: the fields that make an
+# update, signed so the frame's URL cannot be used to render anything else.
+_PREVIEWED = ("title", "starts_at", "duration_minutes", "join_url", "timezone")
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="webinars-update-preview")
+
+
+def _change_token(data: service.EventData) -> str:
+    values = {name: getattr(data, name) for name in _PREVIEWED}
+    values["starts_at"] = data.starts_at.isoformat()
+    return str(_serializer().dumps(values))
+
+
+@bp.route("/webinars/<int:event_id>/update-preview.html")
+@email_preview_policy
+def update_preview(event_id: int) -> ResponseReturnValue:
+    """The HTML of the update an unsaved change would send, for the edit page's sandboxed frame."""
+    event = event_for(event_id, Capability.EDIT)
+    try:
+        values = _serializer().loads(request.args.get("change", ""))
+        values["starts_at"] = datetime.fromisoformat(values["starts_at"])
+        data = replace(service.EventData.from_event(event), **{name: values[name] for name in _PREVIEWED})
+        review = service.review_update(event, data, request.args.get("email_lang", "")[:8])
+    except (BadSignature, KeyError, TypeError, ValueError, RuleError):
+        abort(400)  # only the edit page's own, signed link names a change
+    if review is None:
+        abort(400)
+    return Response(review.rendered["body_html"], mimetype="text/html")
 
 
 def _action(
@@ -216,9 +298,34 @@ def unpublish(event_id: int) -> ResponseReturnValue:
 
 @bp.route("/webinars/<int:event_id>/cancel", methods=["POST"])
 def cancel(event_id: int) -> ResponseReturnValue:
-    return _action(
-        event_id, Capability.ADMINISTER, service.cancel_event, _("Cancelled: attendees are being notified.")
-    )
+    """Cancel at once when nobody is to be told; otherwise show the notice first (its confirmation,
+    confirm_cancel, cancels)."""
+    event = event_for(event_id, Capability.ADMINISTER)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    notice = service.cancellation_notice(event, current_user)
+    if notice is not None:
+        return redirect(url_for("broadcasts.review", event_id=event.id, broadcast_id=notice.id))
+    return _action(event_id, Capability.ADMINISTER, service.cancel_event, _("Cancelled."))
+
+
+@bp.route("/webinars/<int:event_id>/cancel/<int:broadcast_id>", methods=["POST"])
+def confirm_cancel(event_id: int, broadcast_id: int) -> ResponseReturnValue:
+    event = event_for(event_id, Capability.ADMINISTER)
+    notice = part_of(event, Broadcast, broadcast_id)
+    if notice.kind != MailKind.EVENT_CANCELLED:
+        abort(400)  # a message is confirmed by sending it (broadcasts.send)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.cancel_event(event, notice, expected=form.expected.data)
+    except RuleError as error:
+        for message in error.messages:
+            flash(message, "error")
+        return redirect(url_for("broadcasts.review", event_id=event.id, broadcast_id=notice.id))
+    flash(_("Cancelled: attendees are being notified."), "success")
+    return redirect(url_for("manage.event", event_id=event.id))
 
 
 @bp.route("/webinars/<int:event_id>/delete", methods=["POST"])
@@ -297,10 +404,17 @@ def decide(event_id: int) -> ResponseReturnValue:
     else:
         ticked = [i for i in request.form.getlist("registration", type=int) if 0 < i <= MAX_ID]
         chosen = listing.matching_ids(event, listing.ListFilter(), ticked[:BULK_MAX]) if ticked else []
-    if decision not in _BULK_DONE or not chosen:
+    if (decision not in _BULK_DONE and decision != "message") or not chosen:
         flash(_("Tick at least one person, then choose an action."), "error")
         return redirect(back)
     chosen = chosen[:BULK_MAX]
+    if decision == "message":
+        # The composer, restricted to these people; the message goes through the same preview,
+        # test and confirmation as any other.
+        draft = massmail.draft(
+            event, current_user, kind=MailKind.MESSAGE, audience=Audience.SELECTED, registration_ids=chosen
+        )
+        return redirect(url_for("broadcasts.new_message", event_id=event.id, draft=draft.id))
     if decision == "cancel":
         changed = registration_service.cancel_many(event, chosen)
     elif decision == "promote":

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -14,10 +15,12 @@ from ..database import unique_slug, writing
 from ..extensions import db
 from ..images import service as images
 from ..images.service import ImageChange
-from ..mail import notifications
+from ..massmail import service as massmail
 from ..models import (
     DEFAULT_REMINDER_OFFSETS,
+    Audience,
     AuditAction,
+    Broadcast,
     Event,
     EventKind,
     EventStatus,
@@ -272,8 +275,11 @@ def update_event(event: Event, data: EventData) -> bool:
             event.previous_starts_at = before["starts_at"]
         db.session.flush()
         if notify:
-            for registration in _registrations(event, RegistrationStatus.CONFIRMED):
-                notifications.send(registration, MailKind.EVENT_UPDATED)
+            # One job row; the worker writes the per-person rows, so the webinar's row is not held
+            # while thousands of them are inserted.
+            massmail.fan_out(
+                event, MailKind.EVENT_UPDATED, Audience.CONFIRMED, **_what_changed(event, before)
+            )
         webhooks.emit(WebhookEventType.WEBINAR_UPDATED, event)
         fill_from_waitlist(event)
         if event.starts_at != before["starts_at"]:
@@ -291,14 +297,68 @@ def _utc(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _registrations(event: Event, status: RegistrationStatus) -> list[Registration]:
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .where(Registration.event_id == event.id, Registration.status == status)
-            .order_by(Registration.id)
+def _what_changed(event: Event, before: dict[str, Any]) -> dict[str, Any]:
+    """What the update email names besides the new details: the old start, and the old join link
+    (only whether it changed is said; the old one is not repeated)."""
+    return {
+        "previous_starts_at": before["starts_at"] if event.starts_at != before["starts_at"] else None,
+        "previous_join_url": before["join_url"] if event.join_url != before["join_url"] else None,
+    }
+
+
+@dataclass(frozen=True)
+class UpdateReview:
+    """The update email a change would send, before the change is saved."""
+
+    languages: list[massmail.Language]
+    language: str
+    rendered: dict[str, Any]
+
+    @property
+    def total(self) -> int:
+        return sum(language.recipients for language in self.languages)
+
+
+def review_update(
+    event: Event, data: EventData, language: str, *, test_to: User | None = None
+) -> UpdateReview | None:
+    """The update email saving ``data`` would send, in ``language`` (else the most read one), or None
+    when saving it notifies nobody. Nothing is stored: the change is applied in a savepoint that is
+    rolled back. With ``test_to``, that person is emailed the update marked as a test. Commits only
+    then. Raises RuleError as update_event would."""
+    if event.status != EventStatus.PUBLISHED:
+        return None
+    _check(data, event)
+    review: UpdateReview | None = None
+    test: dict[str, Any] | None = None
+    savepoint = db.session.begin_nested()
+    try:
+        before = {name: getattr(event, name) for name in SIGNIFICANT_FIELDS}
+        # Pictures are left out: an upload is stored as soon as it is applied.
+        apply_changes(event, replace(data, cover=None, speaker_photos={}))
+        if any(getattr(event, name) != value for name, value in before.items()):
+            event.sequence += 1
+            db.session.flush()
+            job = Broadcast(
+                event_id=event.id,
+                kind=MailKind.EVENT_UPDATED,
+                audience=Audience.CONFIRMED,
+                **_what_changed(event, before),
+            )
+            languages = massmail.languages(job)
+            if languages:
+                codes = [entry.code for entry in languages]
+                chosen = language if language in codes else codes[0]
+                review = UpdateReview(languages, chosen, massmail.render(job, chosen))
+                if test_to is not None:
+                    test = massmail.render(job, chosen, name=test_to.name, email=test_to.email)
+    finally:
+        savepoint.rollback()
+    if test is not None and test_to is not None and review is not None:
+        massmail.send_rendered_test(
+            test, test_to, event_id=event.id, kind=MailKind.EVENT_UPDATED, language=review.language
         )
-    )
+    return review
 
 
 def publish(event: Event) -> None:
@@ -349,23 +409,36 @@ def unpublish(event: Event) -> None:
         db.session.commit()
 
 
-def cancel_event(event: Event) -> None:
-    """Cancel the webinar: CANCEL to every confirmed attendee, a notice to the waitlisted. Commits."""
+def cancel_event(event: Event, notice: Broadcast | None = None, *, expected: int | None = None) -> None:
+    """Cancel the webinar: CANCEL to every confirmed attendee, a notice to the waitlisted, sent by the
+    worker. ``notice`` is the previewed send (cancellation_notice) that this confirms. Commits."""
     with writing():
         if event.status == EventStatus.CANCELLED:
             return
+        if notice is not None:
+            # First: a notice whose audience changed since its preview stops the cancellation.
+            massmail.confirm_in_transaction(notice, expected)
         was_published = event.status == EventStatus.PUBLISHED
         event.status = EventStatus.CANCELLED
         event.cancelled_at = clock.now()
         event.sequence += 1
         db.session.flush()
-        if was_published or event.published_at:
-            for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
-                for registration in _registrations(event, status):
-                    notifications.send(registration, MailKind.EVENT_CANCELLED)
+        if (was_published or event.published_at) and notice is None:
+            # A confirmed notice (from the preview) is this cancellation's send already.
+            massmail.fan_out(event, MailKind.EVENT_CANCELLED, Audience.ALL)
         audit.record(event, AuditAction.CANCELLED)
         webhooks.emit(WebhookEventType.WEBINAR_CANCELLED, event)
         db.session.commit()
+
+
+def cancellation_notice(event: Event, author: User | None) -> Broadcast | None:
+    """The notice cancelling the webinar would send, waiting for the organizer's confirmation (see
+    cancel_event), or None when nobody would get one. Commits."""
+    if event.status == EventStatus.CANCELLED or not event.published_at:
+        return None
+    if not massmail.audience_size(event.id, Audience.ALL, kind=MailKind.EVENT_CANCELLED):
+        return None
+    return massmail.draft(event, author, kind=MailKind.EVENT_CANCELLED, audience=Audience.ALL)
 
 
 def delete_draft(event: Event) -> None:

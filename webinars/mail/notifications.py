@@ -166,6 +166,15 @@ def _bodies(
         values["message_text"] = broadcast.body_md
     if kind == MailKind.RECORDING:
         values["recording_summary_html"] = render_markdown(event.recording_summary)
+    if kind == MailKind.EVENT_UPDATED and broadcast is not None:
+        # What changed, beside the new details: the old start in the reader's zone and the
+        # webinar's, and whether the join link is a new one. (The zone is part of an email's shape.)
+        moved_from = broadcast.previous_starts_at
+        values["previous_starts_at"] = moved_from if moved_from != event.starts_at else None
+        values["join_url_changed"] = (
+            broadcast.previous_join_url is not None and broadcast.previous_join_url != event.join_url
+        )
+        values["reader_zone"] = values["registration"].timezone or event.timezone
     body_text = render_template(f"emails/{kind}.txt", **values)
     body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
     return body_text, body_html

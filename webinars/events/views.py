@@ -88,7 +88,7 @@ def register(slug: str) -> ResponseReturnValue:
     except registrations.RegistrationRefused:
         SIGNUPS.labels(outcome="refused").inc()
         return _detail_page(event, form, 409)
-    SIGNUPS.labels(outcome=str(outcome.registration.status) if outcome.created else "repeated").inc()
+    SIGNUPS.labels(outcome=str(outcome.status) if outcome.created else "repeated").inc()
     return redirect(url_for("events.registered", slug=slug))  # the URL's slug: no reload after commit
 
 

@@ -107,6 +107,12 @@ class Config:
     LANGUAGES = ("en", "es", "pt")
 
     PER_PAGE = _int("PER_PAGE", 50)
+    # Public pages kept rendered per content version (webinars/pagecache.py).
+    PAGE_CACHE_ENABLED = _bool("PAGE_CACHE_ENABLED", True)
+    PAGE_CACHE_SIZE = _int("PAGE_CACHE_SIZE", 512)
+    PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 60)
+    PAGE_CACHE_REDIS_URL = os.environ.get("PAGE_CACHE_REDIS_URL", "")
+    PAGE_MAX_AGE = _int("PAGE_MAX_AGE", 10)
 
     # JSON API: the limit on public sign-ups through it, and page sizes of its lists.
     # Per client address, and per email address signed up (which an attacker cannot multiply). The

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import api, broadcasts, cli, database, mail, paths, privacy, security, templating
+from . import api, broadcasts, cli, database, mail, pagecache, paths, privacy, security, templating
 from .api import problems
 from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
@@ -85,6 +85,7 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
     cli.register(app)
     templating.register(app)
+    pagecache.init_app(app)
     return app
 
 

@@ -23,6 +23,7 @@ from ..database import writing
 from ..extensions import db
 from ..mail import notifications
 from ..models import Event, EventStatus, MailKind, OutboxMessage, Registration, RegistrationStatus
+from ..pagecache import UNCHANGED_CONTENT
 from ..questions.service import record_answers
 from ..rules import RuleError
 from ..text import has_control_characters, new_token, normalise_email, single_line
@@ -73,7 +74,8 @@ def take_seat(event_id: int) -> bool:
             .where(Event.id == event_id, or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
             # updated_at stays: a seat taken is not a change to the webinar (feeds and caches key on it)
             .values(seats_taken=Event.seats_taken + 1, updated_at=Event.updated_at)
-            .execution_options(synchronize_session=False)
+            # pages fill in the seats per response: no page needs rendering again
+            .execution_options(synchronize_session=False, **{UNCHANGED_CONTENT: True})
         ),
     )
     if result.rowcount == 1:
@@ -90,7 +92,7 @@ def release_seat(event_id: int) -> None:
         update(Event)
         .where(Event.id == event_id, Event.seats_taken > 0)
         .values(seats_taken=Event.seats_taken - 1, updated_at=Event.updated_at)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{UNCHANGED_CONTENT: True})
     )
 
 

@@ -36,6 +36,9 @@ class Config:
     # None means: an SQLite file in the instance folder (set up by create_app).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # Behind a pooler in transaction mode (PgBouncer before 1.21) a prepared statement may be looked
+    # for on another server connection: psycopg then prepares none.
+    DATABASE_TRANSACTION_POOLING = _bool("DATABASE_TRANSACTION_POOLING")
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     SITE_NAME = os.environ.get("SITE_NAME", "Webinars")
 

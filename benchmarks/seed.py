@@ -139,6 +139,35 @@ def cmd_invites(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_reminders(args: argparse.Namespace) -> dict[str, Any]:
+    """Yesterday's announcement: a webinar starting within the hour with ``--count`` confirmed people,
+    each with a one-hour reminder in the outbox, as the worker's reminder pass leaves them."""
+    event = make_event(organizer(), title=args.title, capacity=args.count, days=50 / (24 * 60))
+    now = clock.now()
+    for first in range(0, args.count, 500):
+        chunk = [
+            Registration(
+                event=event,
+                email=f"reminded{n}@bench.example.org",
+                name=f"Reminded {n}",
+                status=RegistrationStatus.CONFIRMED,
+                token=new_token(),
+                consent=True,
+                locale="en",
+                created_at=now,
+                confirmed_at=now,
+            )
+            for n in range(first, min(first + 500, args.count))
+        ]
+        db.session.add_all(chunk)
+        db.session.flush()
+        for registration in chunk:
+            notifications.send(registration, MailKind.REMINDER, offset_minutes=60)
+        event.seats_taken = event.seats_taken + len(chunk)
+        db.session.commit()
+    return {"event_slug": event.slug, "event_id": event.id, "count": args.count}
+
+
 def _at(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
 
@@ -272,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     invites = commands.add_parser("invites")
     invites.add_argument("--count", type=int, required=True)
     invites.add_argument("--title", default="Webinar #18: Mail throughput")
+    reminders = commands.add_parser("reminders")
+    reminders.add_argument("--count", type=int, required=True)
+    reminders.add_argument("--title", default="Webinar #15: Reminders draining")
     stats = commands.add_parser("stats")
     stats.add_argument("--slug", required=True)
     stats.add_argument("--since", type=float)
@@ -286,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         "web": cmd_web,
         "event": cmd_event,
         "invites": cmd_invites,
+        "reminders": cmd_reminders,
         "stats": cmd_stats,
         "reset-outbox": cmd_reset_outbox,
         "dump-mime": cmd_dump_mime,

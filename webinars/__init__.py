@@ -90,6 +90,10 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
 
 def _init_extensions(app: Flask) -> None:
+    if app.config.get("DATABASE_TRANSACTION_POOLING"):
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -266,7 +266,8 @@ class Gunicorn:
 
     def start(self, probe: str = "/") -> Gunicorn:
         self.process = spawn(self.command(), self.env, self.log_path)
-        wait_http(self.url + probe, self.process)
+        # Workers import the app all at once: on a machine others load heavily that takes minutes.
+        wait_http(self.url + probe, self.process, timeout=240)
         return self
 
     def stop(self) -> None:

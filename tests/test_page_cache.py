@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from contextlib import contextmanager
 
 from flask import template_rendered
 from sqlalchemy import update
 
 from tests.factories import make_event, make_registration, make_series, make_user
-from tests.helpers import login, recorded_statements
+from tests.helpers import import_or_skip, login, missing, recorded_statements
 from webinars import pagecache
 from webinars.extensions import db
 from webinars.models import Event
@@ -219,3 +220,23 @@ def test_a_signed_in_organizer_gets_their_own_header(app, client):
     assert "Sign out" in page
     assert "Organizer sign-in" not in page
     assert "Organizer sign-in" in text(app.test_client().get("/"))
+
+
+def test_processes_share_their_pages_through_redis(app_factory):
+    redis = import_or_skip("redis", "the redis client is not installed")
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError:
+        missing("Redis is not reachable at 127.0.0.1:6379")
+    shared = {"PAGE_CACHE_REDIS_URL": url, "SECRET_KEY": f"pages-{uuid.uuid4()}"}
+    first, second = app_factory(**shared), app_factory(**shared)
+    with first.app_context():
+        slug = make_event(capacity=4).slug
+        first.test_client().get(f"/webinars/{slug}")
+
+    with second.app_context(), renders(second) as rendered:
+        page = text(second.test_client().get(f"/webinars/{slug}"))
+
+    assert rendered == []
+    assert "4 seats left" in page

@@ -300,10 +300,17 @@ def _anonymous_visit() -> bool:
     return "_user_id" not in session and "_flashes" not in session
 
 
-def _key(version: int) -> str:
-    # The language decides the words; the URL (with its query) the rest. The database is part of it
-    # for the tests, whose apps share this process.
-    parts = [str(version), str(get_locale() or ""), request.full_path, current_app.config["BASE_URL"]]
+def _key(version: int, changed_at: datetime | None) -> str:
+    # The language decides the words; the URL (with its query) the rest. The moment of the change goes
+    # with its number, so a database restored to an older number never meets pages kept in Redis.
+    parts = [
+        str(version),
+        changed_at.isoformat() if changed_at else "",
+        str(get_locale() or ""),
+        request.full_path,
+        current_app.config["BASE_URL"],
+        current_app.config["SQLALCHEMY_DATABASE_URI"],
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -410,8 +417,7 @@ def cached_page(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _anonymous_visit():
             return view(*args, **kwargs)
-        version, _changed = content_version()
-        key = _key(version)
+        key = _key(*content_version())
         local, shared = _stores(current_app)
         page = local.get(key)
         if page is None and shared is not None:

@@ -16,7 +16,6 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +75,18 @@ class OpenLoop:
 
     def _signup(self, scheduled: float, n: int) -> None:
         email = f"launch{n}@bench.example.org"
-        session = self.requests.Session()
-        # Production cookies are Secure; loopback http stands in for the TLS proxy (as in locustfile.py).
-        session.cookies.set_policy(DefaultCookiePolicy(secure_protocols=("https", "wss", "http")))
         answer = None
         try:
-            page = session.get(f"{self.url}/webinars/{self.slug}", timeout=60)
+            page = self.requests.get(f"{self.url}/webinars/{self.slug}", timeout=60)
             token = TOKEN.search(page.text)
+            # Production cookies are Secure, and requests drops them on the loopback http that stands in
+            # for the TLS proxy: the session cookie goes back by hand, as a browser on https sends it.
+            cookie = page.headers.get("Set-Cookie", "").split(";", 1)[0]
             form = {"csrf_token": token.group(1) if token else "", "name": f"Visitor {n}", "email": email}
-            answer = session.post(
+            answer = self.requests.post(
                 f"{self.url}/webinars/{self.slug}",
                 data={**form, "consent": "y"},
+                headers={"Cookie": cookie},
                 timeout=60,
                 allow_redirects=False,
             )

@@ -61,10 +61,24 @@ class Config:
     MAIL_RELAY_PAUSES = tuple(
         int(s) for s in os.environ.get("MAIL_RELAY_PAUSES", "2,5,10,20,30,60").split(",") if s.strip()
     )
+    # The most messages every worker together may start sending in one second (0: no limit), for a
+    # provider that caps the sender. Counted in the database, so it holds across workers and
+    # machines; transactional mail is claimed first and shares the cap (webinars/mail/pacing.py).
+    MAIL_MAX_PER_SECOND = _int("MAIL_MAX_PER_SECOND", 0)
     WORKER_BATCH_SIZE = _int("WORKER_BATCH_SIZE", 50)
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "2"))
     # How long a worker holds the messages it claimed; if it dies, another takes them after this.
     WORKER_LEASE_SECONDS = _int("WORKER_LEASE_SECONDS", 300)
+
+    # Webhooks: endpoints on private, loopback or link-local addresses and plain http are refused
+    # unless this is on (development machines, tests with a receiver on 127.0.0.1).
+    WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE", False)
+    # Seconds before each retry of a webhook the receiver did not accept; then it is marked failed.
+    WEBHOOKS_RETRY_DELAYS = tuple(
+        int(s) for s in os.environ.get("WEBHOOKS_RETRY_DELAYS", "10,30,60,300,900").split(",") if s.strip()
+    )
+    # Seconds a receiver has to connect and answer each request.
+    WEBHOOKS_TIMEOUT = float(os.environ.get("WEBHOOKS_TIMEOUT", "10"))
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True

@@ -225,4 +225,90 @@ def run(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
             )
     finally:
         database.drop()
+    result["drain"] = confirmations_during_drain(workdir, settings)
     return result
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def confirmations_during_drain(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """Part 2b: sign-ups for one webinar while ``drain_reminders`` reminders for another drain.
+
+    One long-running worker (``flask worker``); the reminders are queued first, then sign-ups arrive
+    open loop at ``drain_signup_rate`` per second. Latency: from the sign-up's commit to the SMTP
+    server accepting its confirmation (the sink's log). The reminders' rate over the same run.
+    """
+    reminders = settings["drain_reminders"]
+    database = Database.postgresql("drain")
+    result: dict[str, Any] = {"database": "postgresql", "reminders": reminders, "workers": 1}
+    worker = None
+    try:
+        sink_port = free_port()
+        env = app_env(
+            database,
+            workdir / "instance-drain",
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=sink_port,
+            MAIL_TIMEOUT=30,
+            WORKER_POLL_SECONDS=0.2,
+        )
+        migrate(env)
+        log(f"mail: queueing {reminders} reminders")
+        seed(["invites", "--count", str(reminders), "--kind", "reminder", "--prefix", "reminded"], env)
+        launch = seed(["event", "--capacity", "100000", "--title", "Webinar #19: Launch day"], env)
+        sink = Sink(workdir, "drain", sink_port).start()
+        try:
+            worker = start_worker(env, workdir, "drain")
+            time.sleep(settings["drain_head_start"])  # the bulk send is under way when visitors come
+            signups = seed(
+                [
+                    "signups",
+                    "--slug",
+                    launch["event_slug"],
+                    "--count",
+                    str(settings["drain_signups"]),
+                    "--rate",
+                    str(settings["drain_signup_rate"]),
+                ],
+                env,
+            )["signups"]
+            deadline = time.monotonic() + settings["mail_limit_seconds"]
+            while sink.count() < reminders + len(signups) and time.monotonic() < deadline:
+                time.sleep(1)
+        finally:
+            if worker is not None:
+                stop(worker)
+            sink.stop()
+        lines = sink.lines()
+        accepted = {line[2]: float(line[0]) for line in lines}
+        latencies = [accepted[mid] - at for mid, at in signups if mid in accepted]
+        reminder_times = sorted(float(line[0]) for line in lines if line[1].startswith("reminded"))
+        during = [
+            t for t in reminder_times if signups and signups[0][1] <= t <= max(accepted.values(), default=0)
+        ]
+        window = (reminder_times[-1] - reminder_times[0]) if len(reminder_times) > 1 else None
+        result.update(
+            signups=len(signups),
+            confirmations_delivered=len(latencies),
+            latency_p50_s=_round(_percentile(latencies, 0.5)),
+            latency_p95_s=_round(_percentile(latencies, 0.95)),
+            latency_max_s=_round(max(latencies, default=None)),
+            reminders_delivered=len(reminder_times),
+            reminders_per_second=round(len(reminder_times) / window, 1) if window else None,
+            reminders_sent_while_signing_up=len(during),
+            reminders_left_when_signups_ended=reminders
+            - sum(1 for t in reminder_times if signups and t <= signups[-1][1]),
+        )
+        log(f"mail: confirmations while reminders drain: {result}")
+    finally:
+        database.drop()
+    return result
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None

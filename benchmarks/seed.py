@@ -107,13 +107,14 @@ def cmd_invites(args: argparse.Namespace) -> dict[str, Any]:
     rendered by notifications.send, exactly as the registration path does.
     """
     event = make_event(organizer(), title=args.title, capacity=args.count)
+    kind = MailKind(args.kind)
     started = time.monotonic()
     now = clock.now()
     for first in range(0, args.count, 500):
         chunk = [
             Registration(
                 event=event,
-                email=f"invitee{n}@bench.example.org",
+                email=f"{args.prefix}{n}@bench.example.org",
                 name=f"Invitee {n}",
                 organisation="Bench",
                 status=RegistrationStatus.CONFIRMED,
@@ -128,7 +129,7 @@ def cmd_invites(args: argparse.Namespace) -> dict[str, Any]:
         db.session.add_all(chunk)
         db.session.flush()
         for registration in chunk:
-            notifications.send(registration, MailKind.REGISTRATION_CONFIRMED)
+            notifications.send(registration, kind, offset_minutes=60 if kind == MailKind.REMINDER else None)
         event.seats_taken = event.seats_taken + len(chunk)
         db.session.commit()
     return {
@@ -163,6 +164,37 @@ def cmd_reminders(args: argparse.Namespace) -> dict[str, Any]:
     event.seats_taken = args.count
     db.session.commit()
     return {"event_slug": event.slug, "event_id": event.id, "count": args.count}
+
+
+def cmd_signups(args: argparse.Namespace) -> dict[str, Any]:
+    """Open-loop sign-ups for one webinar: the n-th arrives ``n / --rate`` seconds after the start,
+    whether or not the ones before were served (as visitors do), through the registration service.
+    Returns, for each, its confirmation's Message-ID and the moment its commit returned."""
+    from webinars.registrations import service as registrations
+
+    event = db.session.scalar(select(Event).where(Event.slug == args.slug))
+    if event is None:
+        raise SystemExit(f"no webinar {args.slug}")
+    event_id = event.id
+    started = time.time()
+    signed: list[tuple[str, float]] = []
+    for n in range(args.count):
+        time.sleep(max(0.0, started + n / args.rate - time.time()))
+        event = db.session.get(Event, event_id)
+        assert event is not None
+        outcome = registrations.register(
+            event, name=f"Visitor {n}", email=f"visitor{n}@bench.example.org", consent=True
+        )
+        committed = time.time()
+        message_id = db.session.scalar(
+            select(OutboxMessage.message_id).where(
+                OutboxMessage.registration_id == outcome.registration.id,
+                OutboxMessage.kind == MailKind.REGISTRATION_CONFIRMED,
+            )
+        )
+        signed.append((message_id or "-", committed))
+        db.session.remove()
+    return {"signups": signed, "seconds": round(time.time() - started, 2)}
 
 
 def _at(value: float | None) -> datetime | None:
@@ -298,9 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     invites = commands.add_parser("invites")
     invites.add_argument("--count", type=int, required=True)
     invites.add_argument("--title", default="Webinar #18: Mail throughput")
+    invites.add_argument("--kind", default=MailKind.REGISTRATION_CONFIRMED.value)
+    invites.add_argument("--prefix", default="invitee")
     reminders = commands.add_parser("reminders")
     reminders.add_argument("--count", type=int, required=True)
     reminders.add_argument("--title", default="Webinar #15: Reminders draining")
+    signups = commands.add_parser("signups")
+    signups.add_argument("--slug", required=True)
+    signups.add_argument("--count", type=int, required=True)
+    signups.add_argument("--rate", type=float, required=True)
     stats = commands.add_parser("stats")
     stats.add_argument("--slug", required=True)
     stats.add_argument("--since", type=float)
@@ -316,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "event": cmd_event,
         "invites": cmd_invites,
         "reminders": cmd_reminders,
+        "signups": cmd_signups,
         "stats": cmd_stats,
         "reset-outbox": cmd_reset_outbox,
         "dump-mime": cmd_dump_mime,

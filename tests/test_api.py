@@ -347,3 +347,170 @@ def test_cli_prints_a_token_that_works(client, app):
     unknown = runner.invoke(args=["organizers", "token", "nobody@example.org"])
     assert unknown.exit_code != 0
     assert "No account" in unknown.output
+
+
+def test_registrations_carry_their_answers_and_are_approved_or_declined(client, app):
+    from webinars.questions import service as questions
+    from webinars.registrations import service as registrations
+
+    owner = make_user()
+    headers = bearer(token_for(owner))
+    event = make_event(owner, capacity=5, approval_required=True)
+    question = questions.add_question(
+        event, questions.QuestionData(kind="single_choice", label="Sector", options="Public\nPrivate")
+    )
+    ana = registrations.register(
+        event, name="Ana", email="ana@example.org", consent=True, answers={question.id: "Public"}
+    ).registration
+    ben = registrations.register(event, name="Ben", email="ben@example.org", consent=True).registration
+    base = f"/api/v1/manage/webinars/{event.id}/registrations"
+
+    listed = client.get(base, headers=headers).get_json()["items"]
+    by_email = {item["email"]: item for item in listed}
+    assert by_email["ana@example.org"]["status"] == "pending"
+    assert by_email["ana@example.org"]["answers"] == [
+        {"question_id": question.id, "question": "Sector", "kind": "single_choice", "value": "Public"}
+    ]
+    assert by_email["ben@example.org"]["answers"] == []
+
+    approved = client.post(f"{base}/{ana.id}/approve", headers=headers)
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["status"] == "confirmed"
+    again = client.post(f"{base}/{ana.id}/approve", headers=headers)
+    assert again.status_code == 409
+    assert again.content_type == PROBLEM
+    assert again.get_json()["reason"] == "not_pending"
+
+    declined = client.post(f"{base}/{ben.id}/decline", headers=headers, json={"reason": "Members only."})
+    assert declined.status_code == 200, declined.get_json()
+    assert declined.get_json()["status"] == "rejected"
+    db.session.refresh(event)
+    assert event.seats_taken == 1
+    kinds = set(db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.event_id == event.id)))
+    assert {"registration_confirmed", "registration_declined"} <= kinds
+
+
+def test_approving_needs_a_write_token_on_ones_own_webinar(client, app):
+    from webinars.registrations import service as registrations
+
+    owner, other = make_user(), make_user()
+    event = make_event(owner, approval_required=True)
+    pending = registrations.register(event, name="Ana", email="ana@example.org", consent=True).registration
+    url = f"/api/v1/manage/webinars/{event.id}/registrations/{pending.id}/approve"
+    assert client.post(url, headers=bearer(token_for(owner, TokenScope.READ))).status_code == 403
+    assert client.post(url, headers=bearer(token_for(other))).status_code == 404
+    db.session.refresh(pending)
+    assert pending.status == RegistrationStatus.PENDING
+
+
+def test_webhook_endpoints_through_the_api(app_factory):
+    from webinars.mail import worker
+    from webinars.webhooks import signing
+
+    app = app_factory(WEBHOOKS_ALLOW_PRIVATE=True)
+    client = app.test_client()
+    with app.app_context():
+        owner, other = make_user(), make_user()
+        event = make_event(owner)
+        headers = bearer(token_for(owner))
+        base = f"/api/v1/manage/webinars/{event.id}/webhooks"
+        refused = client.post(
+            base,
+            headers=headers,
+            json={"url": "https://user:pw@example.org/", "event_types": ["webinar.updated"]},
+        )
+        assert refused.status_code == 422
+        assert "url" in refused.get_json()["errors"]
+        unknown = client.post(
+            base, headers=headers, json={"url": "http://127.0.0.1:9/", "event_types": ["x"]}
+        )
+        assert unknown.status_code == 422
+
+        created = client.post(
+            base, headers=headers, json={"url": "http://127.0.0.1:9/hook", "event_types": ["webinar.updated"]}
+        )
+        assert created.status_code == 201, created.get_json()
+        endpoint = created.get_json()
+        assert endpoint["secret"].startswith(signing.PREFIX)
+        assert endpoint["webinar_id"] == event.id
+        assert created.headers["Cache-Control"] == "private, no-store"
+        item = f"/api/v1/manage/webhooks/{endpoint['id']}"
+        assert client.get(base, headers=headers).get_json()["items"][0]["id"] == endpoint["id"]
+        assert client.get(item, headers=bearer(token_for(other))).status_code == 404
+        assert client.get(item, headers=bearer(token_for(owner, TokenScope.READ))).status_code == 403
+
+        rotated = client.post(f"{item}/rotate", headers=headers).get_json()
+        assert rotated["secret"] != endpoint["secret"]
+        assert client.post(f"{item}/test", headers=headers).status_code == 202
+        worker.deliver_due()  # nothing listens on port 9: the test event waits for a retry
+        log = client.get(f"{item}/deliveries", headers=headers).get_json()
+        assert [d["event_type"] for d in log["items"]] == ["webhook.test"]
+        assert log["items"][0]["attempts"] == 1
+        assert log["items"][0]["status"] == "queued"
+        assert client.delete(item, headers=headers).status_code == 204
+        assert client.get(item, headers=headers).status_code == 404
+        db.session.remove()
+
+
+def test_sign_up_through_the_api_answers_the_questions_by_the_forms_rules(client, app):
+    from webinars.questions import service as questions
+
+    owner = make_user()
+    event = make_event(owner)
+    sector = questions.add_question(
+        event,
+        questions.QuestionData(
+            kind="single_choice", label="Sector", options="Public\nPrivate", required=True
+        ),
+    )
+    topics = questions.add_question(
+        event, questions.QuestionData(kind="multiple_choice", label="Topics", options="Energy\nWater")
+    )
+    agree = questions.add_question(event, questions.QuestionData(kind="checkbox", label="Newsletter"))
+    url = f"/api/v1/webinars/{event.slug}/registrations"
+    person = {"name": "Ana", "email": "ana@example.org", "consent": True}
+
+    missing = client.post(url, json=person)
+    assert missing.status_code == 422
+    assert missing.content_type == PROBLEM
+    assert f"answers.{sector.id}" in missing.get_json()["errors"]
+    wrong = client.post(
+        url,
+        json={**person, "answers": {str(sector.id): "Other", str(topics.id): "Energy", "999999": "x"}},
+    )
+    assert wrong.status_code == 422
+    assert set(wrong.get_json()["errors"]) == {
+        f"answers.{sector.id}",
+        f"answers.{topics.id}",
+        "answers.999999",
+    }
+    assert db.session.scalar(select(func.count(Registration.id))) == 0
+
+    accepted = client.post(
+        url,
+        json={
+            **person,
+            "answers": {str(sector.id): "Public", str(topics.id): ["Energy", "Water"], str(agree.id): True},
+        },
+    )
+    assert accepted.status_code == 202, accepted.get_json()
+    registration = db.session.scalars(select(Registration)).one()
+    assert {answer.question_label: answer.value for answer in registration.answers} == {
+        "Sector": "Public",
+        "Topics": "Energy\nWater",
+        "Newsletter": "yes",
+    }
+
+    headers = bearer(token_for(owner))
+    added = client.post(
+        f"/api/v1/manage/webinars/{event.id}/registrations",
+        headers=headers,
+        json={
+            "name": "Ben",
+            "email": "ben@example.org",
+            "consent": True,
+            "answers": {str(sector.id): "Private"},
+        },
+    )
+    assert added.status_code == 201, added.get_json()
+    assert added.get_json()["registration"]["answers"][0]["value"] == "Private"

@@ -12,6 +12,7 @@ from tests.helpers import import_or_skip
 from webinars.broadcasts.service import expand_pending
 from webinars.mail import producers, reminders
 from webinars.privacy.service import purge_when_due
+from webinars.webhooks import delivery as webhook_delivery
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +32,7 @@ def test_the_import_contracts_hold():
 
 
 def test_each_domain_registers_its_mail_producers_once_and_in_order(app: Flask):
-    expected = [reminders.enqueue_due, expand_pending, purge_when_due]
+    expected = [reminders.enqueue_due, expand_pending, purge_when_due, webhook_delivery.deliver_due]
     assert producers.registered(app) == expected
     producers.register(app, reminders.enqueue_due)
     assert producers.registered(app) == expected, "registered twice"

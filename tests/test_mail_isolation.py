@@ -76,14 +76,17 @@ def _poison(kind: str, monkeypatch: pytest.MonkeyPatch) -> OutboxMessage:
         registration = _older_row(event, "future@example.org")
     elif kind == "any_exception":
         registration = _older_row(make_event(title="Plain"), "boom@example.org")
-        real = notifications.render_content
+        real = notifications.SharedRendering.content
 
-        def exploding(registration_: Registration, *args: object, **kwargs: object) -> dict[str, object]:
+        def exploding(
+            self: notifications.SharedRendering, registration_: Registration, *args: object, **kwargs: object
+        ) -> object:
             if registration_.id == registration.id:
                 raise RuntimeError("something nobody foresaw")
-            return real(registration_, *args, **kwargs)  # type: ignore[arg-type]
+            return real(self, registration_, *args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(notifications, "render_content", exploding)
+        # The worker renders through SharedRendering (which falls back to render_content).
+        monkeypatch.setattr(notifications.SharedRendering, "content", exploding)
     else:
         raise AssertionError(kind)
     message = notifications.send(registration, "registration_confirmed")

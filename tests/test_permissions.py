@@ -15,7 +15,7 @@ from webinars import clock
 from webinars.broadcasts import service as broadcasts
 from webinars.events import archive_entries
 from webinars.extensions import db
-from webinars.models import Audience, OutboxMessage, ParticipantRecord, Series
+from webinars.models import Audience, OutboxMessage, ParticipantRecord, Series, WebhookEndpoint
 from webinars.permissions import CAPABILITIES, Capability, Role, may
 from webinars.questions import service as questions
 from webinars.registrations import service as registrations
@@ -36,6 +36,7 @@ OBJECT_ARGUMENTS = {
     "question_id",
     "record_id",
     "user_id",
+    "endpoint_id",
 }
 ARCHIVE_ENTRY_ROUTES = ("archive_manage.",)
 # Placeholders that name no object, with a value that exists.
@@ -67,6 +68,14 @@ def _someone_elses_objects() -> dict[str, int]:
     )
     record = ParticipantRecord(event_id=event.id, source="zoom", name="Ane", minutes=50)
     db.session.add(record)
+    # Written directly: the URL rules (and their DNS lookup) are not what this walk is about.
+    endpoint = WebhookEndpoint(
+        event_id=event.id,
+        url="https://hooks.example.org/",
+        event_types="webinar.updated",
+        secret="whsec_AAAA",
+    )
+    db.session.add(endpoint)
     db.session.commit()
     return {
         "event_id": event.id,
@@ -78,6 +87,7 @@ def _someone_elses_objects() -> dict[str, int]:
         "question_id": question.id,
         "record_id": record.id,
         "user_id": owner.id,
+        "endpoint_id": endpoint.id,
     }
 
 
@@ -112,6 +122,9 @@ def test_an_organizer_without_rights_gets_404_or_403_on_every_organizer_route(cl
         "auth.organizers",
         "auth.set_account_state",
         "mail_admin.retry_failed",
+        "webhooks.endpoint",
+        "webhooks.series_endpoints",
+        "webhooks.send_test",
     } <= set(checked)
 
 

@@ -24,7 +24,7 @@ def _verbs(statements: list[str]) -> list[str]:
     return [" ".join(statement.split()[:3]) for statement in statements]
 
 
-def test_a_seated_sign_up_runs_four_statements_and_takes_the_seat_last(client, app):
+def test_a_seated_sign_up_runs_five_statements_and_takes_the_seat_last(client, app):
     with app.app_context():
         slug = make_event(capacity=10).slug
 
@@ -32,11 +32,12 @@ def test_a_seated_sign_up_runs_four_statements_and_takes_the_seat_last(client, a
 
     assert status == 302
     verbs = _verbs(statements)
-    assert len(statements) == 4, "\n".join(statements)
-    assert verbs[0].startswith("SELECT")
-    assert verbs[1:3] == ["INSERT INTO registration", "INSERT INTO outbox_message"]
+    assert len(statements) == 5, "\n".join(statements)
+    assert verbs[0].startswith("SELECT")  # the webinar, its series and questions, once
+    assert "FROM webhook_endpoint" in statements[1]  # who listens, looked up before the row lock
+    assert verbs[2:4] == ["INSERT INTO registration", "INSERT INTO outbox_message"]
     # The webinar's row is locked from this UPDATE to the commit: nothing may run after it.
-    assert verbs[3] == "UPDATE event SET"
+    assert verbs[4] == "UPDATE event SET"
     with app.app_context():
         registration = db.session.scalars(select(Registration)).one()
         assert registration.status == RegistrationStatus.CONFIRMED

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import api, broadcasts, cli, database, mail, pagecache, paths, privacy, security, templating
+from . import api, broadcasts, cli, database, mail, pagecache, paths, privacy, security, templating, webhooks
 from .api import problems
 from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
@@ -38,6 +38,7 @@ from .registrations.views import bp as registrations_bp
 from .reports.views import bp as reports_bp
 from .series.views import bp as series_bp
 from .series.views import manage_bp as series_manage_bp
+from .webhooks.views import bp as webhooks_bp
 
 
 class MissingSecretKey(RuntimeError):
@@ -146,15 +147,17 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(images_bp)
     app.register_blueprint(sharing_bp)
+    app.register_blueprint(webhooks_bp)
     api.init_app(app)
 
 
 def _register_mail_producers(app: Flask) -> None:
-    # In this order on every worker pass: reminders, the next chunk of each organizer message, and the
-    # retention purge of personal data.
+    # In this order on every worker pass: reminders, the next chunk of each organizer message, the
+    # retention purge of personal data, and the webhook deliveries that are due.
     mail.init_app(app)
     broadcasts.init_app(app)
     privacy.init_app(app)  # the retention purge writes no mail, but is due with time all the same
+    webhooks.init_app(app)  # webhook deliveries ride the same worker passes as mail
 
 
 MAX_PAGE = 100_000

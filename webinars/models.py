@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+from typing import Any
 
 from flask_login import UserMixin
 from natsort import natsort_keygen, ns
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -124,6 +126,28 @@ class MailKind(StrEnum):
     PASSWORD_RESET = "password_reset"  # to an organizer account; rendered when queued
     TEST = "test"  # `flask check --send-test`: proves the worker delivers
 
+    @property
+    def lane(self) -> MailLane:
+        """Which lane of the outbox this kind travels in."""
+        return MailLane.BULK if self in _BULK_LANE_KINDS else MailLane.TRANSACTIONAL
+
+
+class MailLane(IntEnum):
+    """The outbox's lanes, in the order the worker claims them: a lower lane always goes first.
+
+    Someone waiting for their confirmation or a password link is waiting now; a reminder or an
+    organizer's message to ten thousand people can take the minutes its size needs. Stored as the
+    number, so the claim query orders by it and one index serves both lanes.
+    """
+
+    TRANSACTIONAL = 0
+    BULK = 1
+
+
+# Mail sent to many people at once because of a schedule or an organizer's send, not because of
+# something the recipient just did.
+_BULK_LANE_KINDS = frozenset({MailKind.REMINDER, MailKind.MESSAGE, MailKind.RECORDING})
+
 
 class Audience(StrEnum):
     """Whom an organizer's message goes to, among the people registered for a webinar."""
@@ -150,6 +174,19 @@ def stored_as_string(enum: type[StrEnum], length: int) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+class WebhookEventType(StrEnum):
+    """What a webhook tells its endpoint about; the value is the payload's ``type``."""
+
+    REGISTRATION_CREATED = "registration.created"
+    REGISTRATION_CANCELLED = "registration.cancelled"
+    REGISTRATION_PROMOTED = "registration.promoted"
+    WEBINAR_PUBLISHED = "webinar.published"
+    WEBINAR_UPDATED = "webinar.updated"
+    WEBINAR_CANCELLED = "webinar.cancelled"
+    # Sent by the "send test event" button only: nobody subscribes to it.
+    TEST = "webhook.test"
 
 
 class TokenScope(StrEnum):
@@ -389,7 +426,12 @@ class Event(Model):
 
     @property
     def reminder_minutes(self) -> list[int]:
-        return sorted({int(part) for part in self.reminder_offsets.split(",") if part.strip()}, reverse=True)
+        return Event.minutes_of(self.reminder_offsets)
+
+    @staticmethod
+    def minutes_of(reminder_offsets: str) -> list[int]:
+        """The offsets of a ``reminder_offsets`` value, largest first (for a row read as columns)."""
+        return sorted({int(part) for part in reminder_offsets.split(",") if part.strip()}, reverse=True)
 
     @validates("starts_at", "duration_minutes")
     def _keep_ends_at(self, key: str, value: object) -> object:
@@ -633,14 +675,22 @@ class Broadcast(Model):
     event: Mapped[Event] = relationship()
 
 
+def _lane_of_inserted_row(context: Any) -> int:
+    return int(MailKind(context.get_current_parameters()["kind"]).lane)
+
+
 class OutboxMessage(Model):
     """An email waiting to be delivered, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
+    # The claim reads one lane after the other in this order and stops at its LIMIT: with the index
+    # matching the ORDER BY, PostgreSQL and SQLite both walk the index instead of sorting the queue.
+    __table_args__ = (Index("ix_outbox_message_claim", "status", "lane", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[MailKind] = mapped_column(stored_as_string(MailKind, 32))
+    # Derived from the kind (MailKind.lane), also for rows written by a bulk INSERT.
+    lane: Mapped[int] = mapped_column(Integer, default=_lane_of_inserted_row)
     recipient: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(120), default="")
     subject: Mapped[str] = mapped_column(String(300))
@@ -671,6 +721,21 @@ class OutboxMessage(Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class MailSendWindow(Model):
+    """How many messages every worker together has sent in the current second: one row, shared.
+
+    MAIL_MAX_PER_SECOND caps the sum over all workers on all machines (a provider counts the
+    sender, not the process), so the count lives where they all meet.
+    """
+
+    __tablename__ = "mail_send_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Whole seconds since the epoch; a worker whose clock runs behind counts into the newest second.
+    second: Mapped[int] = mapped_column(BigInteger, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class MailRelayStatus(Model):
     """The relay's health as the workers last saw it: one row, shared by every worker process.
 
@@ -689,6 +754,73 @@ class MailRelayStatus(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class WebhookEndpoint(Model):
+    """A URL an organizer registered to hear about one webinar, or every webinar of one series.
+
+    The secret is kept as it is (not hashed): every delivery is signed with it. After a rotation the
+    previous secret also signs for a day, so a receiver can switch without losing deliveries.
+    """
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = (CheckConstraint("(event_id IS NULL) <> (series_id IS NULL)", name="one_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # WebhookEventType values, comma-separated.
+    event_types: Mapped[str] = mapped_column(Text, default="")
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # Why delivery stopped (the receiver answered 410 Gone, or an organizer paused it).
+    disabled_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    event: Mapped[Event | None] = relationship()
+    series: Mapped[Series | None] = relationship()
+
+    @property
+    def event_type_list(self) -> list[WebhookEventType]:
+        return [WebhookEventType(part) for part in self.event_types.split(",") if part]
+
+
+class WebhookDelivery(Model):
+    """One event for one endpoint: written in the same transaction as the change it reports, with
+    the payload as it was then, and delivered by the worker like an email (claim, lease, retries)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
+    )
+    # The person it was about, so erasing them also empties the payloads that named them.
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registration.id", ondelete="SET NULL"), index=True
+    )
+    # The webhook-id header: the same on every attempt, so a receiver can drop a repeat.
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[WebhookEventType] = mapped_column(stored_as_string(WebhookEventType, 40))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[OutboxStatus] = mapped_column(
+        stored_as_string(OutboxStatus, 16), default=OutboxStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()
 
 
 class ContentVersion(Model):

@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, false, select
 
 from .database import get_by_id
-from .models import Event, Series, User, series_owner
+from .models import Event, Series, User, WebhookEndpoint, series_owner
 
 
 class Capability(StrEnum):
@@ -110,6 +110,16 @@ def series_for(series_id: int, capability: Capability = Capability.VIEW) -> Seri
     if series is None or not may(current_user, capability, series):
         abort(404)
     return series
+
+
+def webhook_endpoint_for(endpoint_id: int, capability: Capability = Capability.EDIT) -> WebhookEndpoint:
+    """A webhook endpoint, if the current user holds ``capability`` on its webinar or series; 404
+    otherwise. Endpoints carry secrets and personal data: managing one takes EDIT."""
+    endpoint = get_by_id(WebhookEndpoint, endpoint_id)
+    target = None if endpoint is None else endpoint.event or endpoint.series
+    if endpoint is None or target is None or not may(current_user, capability, target):
+        abort(404)
+    return endpoint
 
 
 M = TypeVar("M")

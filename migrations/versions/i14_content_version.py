@@ -2,7 +2,7 @@
 can be kept and reused until it moves
 
 Revision ID: i14_content_version
-Revises: i10_enums
+Revises: i14_mail_lanes
 Create Date: 2026-11-25 12:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "i14_content_version"
-down_revision = "i10_enums"
+down_revision = "i14_mail_lanes"
 branch_labels = None
 depends_on = None
 

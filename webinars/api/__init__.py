@@ -16,7 +16,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from ..extensions import csrf
-from . import docs, organizer, public
+from . import docs, hooks, organizer, public
 from .auth import SECURITY_SCHEME
 from .problems import CONTENT_TYPE
 from .schemas import ProblemSchema
@@ -45,8 +45,9 @@ class WebinarsApi(Api):
 api = WebinarsApi()
 
 DESCRIPTION = """Published webinars and sign-up (no token), and the organizer's webinars,
-registrations, export and email log (with a personal API token from the account page, sent as
-`Authorization: Bearer <token>`). Errors are RFC 9457 problem details with per-field `errors`.
+registrations, export, email log and webhook endpoints (with a personal API token from the
+account page, sent as `Authorization: Bearer <token>`). Errors are RFC 9457 problem details with
+per-field `errors`.
 Reads carry an ETag (send it back in `If-None-Match` for a 304); lists are numbered pages with
 `meta.links` and a `Link` header."""
 
@@ -63,7 +64,7 @@ def init_app(app: Flask) -> None:
         SECURITY_SCHEME,
         {"type": "http", "scheme": "bearer", "description": "A personal API token from your account page."},
     )
-    for blueprint in (public.blp, organizer.blp):
+    for blueprint in (public.blp, organizer.blp, hooks.blp):
         csrf.exempt(blueprint)  # token auth, never the session cookie: see auth.py
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -11,12 +11,14 @@ from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..events import service as events
 from ..events.queries import numbers_taken
 from ..extensions import db
 from ..models import Event, EventStatus, OutboxMessage, Registration, TokenScope
 from ..permissions import Capability, events_visible_to, may
+from ..questions import service as questions
 from ..registrations import export
 from ..registrations import service as registrations
 from ..rules import RuleError
@@ -255,7 +257,8 @@ class Registrations(MethodView):
         """The webinar's registrations, in the order they came, optionally of one status."""
         event = managed_event(event_id)
         status = args["status"].value if args.get("status") else None
-        return paginate(export.registrations_query(event, status), args)
+        query = export.registrations_query(event, status).options(selectinload(Registration.answers))
+        return paginate(query, args)
 
     @blp.doc(**SECURED)
     @WRITE
@@ -266,6 +269,10 @@ class Registrations(MethodView):
         """Register someone, through the same rules as the public form (seat or waitlist, email)."""
         event = managed_event(event_id, Capability.EDIT)
         try:
+            answers = questions.checked_answers(event, data["answers"])
+        except RuleError as error:
+            _rule_error(error)
+        try:
             outcome = registrations.register(
                 event,
                 name=data["name"],
@@ -274,6 +281,7 @@ class Registrations(MethodView):
                 consent=True,
                 timezone=data["timezone"],
                 locale=data["locale"],
+                answers=answers,
             )
         except registrations.RegistrationRefused as refused:
             abort(409, message=REFUSALS[refused.reason], reason=refused.reason)
@@ -302,6 +310,43 @@ class RegistrationCancel(MethodView):
         registration = managed_registration(event_id, registration_id, Capability.EDIT)
         registrations.cancel(registration)
         return registration
+
+
+def _decide(event_id: int, registration_id: int, *, approve: bool, reason: str = "") -> Registration:
+    registration = managed_registration(event_id, registration_id, Capability.EDIT)
+    changed = registrations.decide(registration.event, [registration.id], approve_them=approve, reason=reason)
+    if not changed:
+        db.session.refresh(registration)
+        abort(
+            409,
+            message=f"This registration is {registration.status.value}: there is nothing to decide.",
+            reason="not_pending",
+        )
+    db.session.refresh(registration)
+    return registration
+
+
+@blp.route(f"/webinars/<{ID}:event_id>/registrations/<{ID}:registration_id>/approve")
+class RegistrationApprove(MethodView):
+    @blp.doc(**SECURED)
+    @WRITE
+    @blp.response(200, schemas.RegistrationSchema)
+    def post(self, event_id: int, registration_id: int) -> Any:
+        """Approve a sign-up awaiting approval: a seat if one is left (with the invitation), else the
+        waitlist. 409 when it is not awaiting approval."""
+        return _decide(event_id, registration_id, approve=True)
+
+
+@blp.route(f"/webinars/<{ID}:event_id>/registrations/<{ID}:registration_id>/decline")
+class RegistrationDecline(MethodView):
+    @blp.doc(**SECURED)
+    @WRITE
+    @blp.arguments(schemas.DeclineSchema, example={"reason": "The webinar is for member institutions."})
+    @blp.response(200, schemas.RegistrationSchema)
+    def post(self, data: dict[str, Any], event_id: int, registration_id: int) -> Any:
+        """Decline a sign-up awaiting approval or on the waitlist; the person gets an email with the
+        optional reason. 409 for any other status."""
+        return _decide(event_id, registration_id, approve=False, reason=data["reason"])
 
 
 @blp.route(f"/webinars/<{ID}:event_id>/registrations.csv")

@@ -11,7 +11,9 @@ from flask_smorest import Blueprint, abort
 from ..events import queries
 from ..extensions import limiter
 from ..models import Event, Series, Tag
+from ..questions import service as questions
 from ..registrations import service as registrations
+from ..rules import RuleError
 from ..series import service as series_service
 from ..text import SLUG_PATTERN, is_slug, normalise_email
 from . import schemas
@@ -106,6 +108,10 @@ class SignUp(MethodView):
         """
         event = public_webinar(slug, for_registration=True)
         try:
+            answers = questions.checked_answers(event, data["answers"])
+        except RuleError as error:
+            abort(422, message="Some answers break the form's rules: see errors.", errors=error.errors)
+        try:
             registrations.register(
                 event,
                 name=data["name"],
@@ -114,6 +120,7 @@ class SignUp(MethodView):
                 consent=True,
                 timezone=data["timezone"],
                 locale=data["locale"],
+                answers=answers,
             )
         except registrations.RegistrationRefused as refused:
             abort(409, message=REFUSALS[refused.reason], reason=refused.reason)

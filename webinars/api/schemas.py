@@ -1,8 +1,7 @@
 """What the JSON API reads and writes, as marshmallow schemas; the OpenAPI document is built from them.
 
-Room is kept for what comes later without breaking clients: a registration will gain ``answers``
-(custom questions) and the ``pending``/``rejected`` statuses of approval; clients must ignore fields
-they do not know.
+Room is kept for what comes later without breaking clients: clients must ignore fields they do not
+know.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from ..models import Event, EventStatus, RegistrationStatus
+from ..models import Event, EventStatus, RegistrationStatus, WebhookEventType
 from ..text import SLUG_PATTERN, has_control_characters, normalise_email, normalise_origin
 from ..timefmt import is_timezone
 from ..urls import embed_snippet, external_url
@@ -219,6 +218,16 @@ class SignUpSchema(Schema):
     )
     timezone = TimeZone(load_default=None, allow_none=True, validate=validate.Length(max=64))
     locale = fields.String(load_default="en", validate=validate.OneOf(["en", "es", "pt"]))
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,9}$")),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        metadata={
+            "description": "The registration questions' answers, by question id: text, true or false "
+            "for a checkbox, a list of choices for several choices. Required questions must be "
+            "answered, choices taken from the question's list, as on the form."
+        },
+    )
 
     @validates("consent")
     def _consented(self, value: bool, **_kwargs: Any) -> None:
@@ -316,6 +325,19 @@ class RegistrationListArgsSchema(PageArgsSchema):
     status = fields.Enum(RegistrationStatus, by_value=True, load_default=None)
 
 
+class AnswerSchema(Schema):
+    question_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "null when the question was deleted."}
+    )
+    question = fields.String(
+        required=True, attribute="question_label", metadata={"description": "The wording when answered."}
+    )
+    kind = fields.String(required=True, metadata={"description": "The question's kind, e.g. single_choice."})
+    value = fields.String(
+        required=True, metadata={"description": "As given; several choices are separated by line breaks."}
+    )
+
+
 class RegistrationSchema(Schema):
     id = fields.Integer(required=True)
     email = fields.String(required=True)
@@ -332,6 +354,11 @@ class RegistrationSchema(Schema):
     confirmed_at = fields.AwareDateTime(allow_none=True, required=True)
     cancelled_at = fields.AwareDateTime(allow_none=True, required=True)
     unsubscribed_at = fields.AwareDateTime(allow_none=True, required=True)
+    answers = fields.List(
+        fields.Nested(AnswerSchema),
+        required=True,
+        metadata={"description": "The answers to the webinar's registration questions."},
+    )
 
 
 RegistrationPageSchema = page_of(RegistrationSchema, "RegistrationPage")
@@ -346,6 +373,14 @@ class RegistrationAddedSchema(Schema):
         required=True, metadata={"description": "False: the address was already registered."}
     )
     registration = fields.Nested(RegistrationSchema, required=True)
+
+
+class DeclineSchema(Schema):
+    reason = Paragraphs(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={"description": "Optional; sent to the person in the email that tells them."},
+    )
 
 
 class EmailLogArgsSchema(PageArgsSchema):
@@ -386,3 +421,58 @@ class ProblemSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "Field (dotted path) to its messages."},
     )
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+_WEBHOOK_EVENTS = [kind.value for kind in WebhookEventType if kind != WebhookEventType.TEST]
+
+
+class WebhookEndpointWriteSchema(Schema):
+    url = Line(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "https:// on a public address (see WEBHOOKS_ALLOW_PRIVATE)."},
+    )
+    event_types = fields.List(
+        fields.String(validate=validate.OneOf(_WEBHOOK_EVENTS)),
+        required=True,
+        validate=validate.Length(min=1, max=len(_WEBHOOK_EVENTS)),
+    )
+    description = Line(load_default="", validate=validate.Length(max=200))
+
+
+class WebhookEndpointSchema(Schema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    description = fields.String(required=True)
+    event_types = fields.List(fields.String(), required=True, attribute="event_type_list")
+    secret = fields.String(
+        required=True,
+        metadata={"description": "whsec_...: verify each delivery's webhook-signature with it."},
+    )
+    active = fields.Boolean(required=True)
+    disabled_reason = fields.String(required=True)
+    webinar_id = fields.Integer(allow_none=True, required=True, attribute="event_id")
+    series_id = fields.Integer(allow_none=True, required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class WebhookEndpointListSchema(Schema):
+    items = fields.List(fields.Nested(WebhookEndpointSchema), required=True)
+
+
+class WebhookDeliverySchema(Schema):
+    id = fields.Integer(required=True)
+    message_id = fields.String(required=True, metadata={"description": "The webhook-id header."})
+    event_type = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_status_code = fields.Integer(allow_none=True, required=True)
+    last_error = fields.String(allow_none=True, required=True)
+    created_at = fields.AwareDateTime(required=True)
+    next_attempt_at = fields.AwareDateTime(required=True)
+    delivered_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
+WebhookDeliveryPageSchema = page_of(WebhookDeliverySchema, "WebhookDeliveryPage")

@@ -26,6 +26,7 @@ from ..models import (
     Speaker,
     Tag,
     User,
+    WebhookEventType,
 )
 from ..permissions import Capability, events_visible_to
 from ..questions import service as questions
@@ -34,6 +35,7 @@ from ..rules import RuleError
 from ..text import slugify
 from ..urls import site_host
 from ..validators import date_errors, text_errors
+from ..webhooks import service as webhooks
 from .queries import next_number
 
 # A change to any of these moves the calendar entry: attendees get an updated invitation.
@@ -256,6 +258,7 @@ def update_event(event: Event, data: EventData) -> bool:
         if notify:
             for registration in _registrations(event, RegistrationStatus.CONFIRMED):
                 notifications.send(registration, MailKind.EVENT_UPDATED)
+        webhooks.emit(WebhookEventType.WEBINAR_UPDATED, event)
         fill_from_waitlist(event)
         db.session.commit()
     return notify
@@ -279,6 +282,7 @@ def publish(event: Event) -> None:
             event.status = EventStatus.PUBLISHED
             event.published_at = event.published_at or clock.now()
             db.session.flush()
+            webhooks.emit(WebhookEventType.WEBINAR_PUBLISHED, event)
             fill_from_waitlist(event)
         db.session.commit()
 
@@ -299,6 +303,7 @@ def publish_many(user: User, event_ids: list[int]) -> list[Event]:
             event.published_at = event.published_at or clock.now()
         db.session.flush()
         for event in drafts:
+            webhooks.emit(WebhookEventType.WEBINAR_PUBLISHED, event)
             fill_from_waitlist(event)
         db.session.commit()
     return drafts
@@ -309,6 +314,8 @@ def unpublish(event: Event) -> None:
     with writing():
         if event.status == EventStatus.PUBLISHED:
             event.status = EventStatus.DRAFT
+            db.session.flush()
+            webhooks.emit(WebhookEventType.WEBINAR_UPDATED, event)
         db.session.commit()
 
 
@@ -326,6 +333,7 @@ def cancel_event(event: Event) -> None:
             for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
                 for registration in _registrations(event, status):
                     notifications.send(registration, MailKind.EVENT_CANCELLED)
+        webhooks.emit(WebhookEventType.WEBINAR_CANCELLED, event)
         db.session.commit()
 
 

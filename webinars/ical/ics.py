@@ -103,3 +103,28 @@ def cancel(event: Event, registration: Registration, *, stamp: datetime) -> Cale
     vevent.add("attendee", attendee_address(registration, reply_wanted=False))
     calendar.add_component(vevent)
     return calendar
+
+
+_BEGIN, _END = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+
+
+def attendee_line(registration: Registration, *, reply_wanted: bool = True) -> bytes:
+    """The ATTENDEE content line of ``registration`` as a whole document carries it (folded)."""
+    holder = VEvent()
+    holder.add("attendee", attendee_address(registration, reply_wanted=reply_wanted))
+    document: bytes = holder.to_ical()
+    return document[len(_BEGIN) : -len(_END)]
+
+
+def readdressed(document: bytes, line: bytes, registration: Registration) -> bytes | None:
+    """``document`` (a REQUEST or CANCEL whose ATTENDEE content line is ``line``) for another
+    attendee; None when ``line`` is not in it exactly once.
+
+    Everything in an invitation but its ATTENDEE line is the same for everyone invited at the same
+    second (DTSTAMP has whole seconds), and content lines are folded one by one: the line can be
+    swapped without building and serialising the whole calendar again.
+    """
+    if document.count(line) != 1:
+        return None
+    reply_wanted = b"RSVP=TRUE" in line
+    return document.replace(line, attendee_line(registration, reply_wanted=reply_wanted))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -13,6 +14,7 @@ from flask import current_app, g, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import escape
 
 from .. import clock
 from ..ical import ics, links
@@ -136,13 +138,7 @@ def render_content(
         if kind in BULK_KINDS:
             unsubscribe_url = external_url("registrations.unsubscribe", token=unsubscribe_token(registration))
             values["unsubscribe_url"] = unsubscribe_url
-        if kind == MailKind.MESSAGE and broadcast is not None:
-            values["message_html"] = render_markdown(broadcast.body_md)
-            values["message_text"] = broadcast.body_md
-        if kind == MailKind.RECORDING:
-            values["recording_summary_html"] = render_markdown(event.recording_summary)
-        body_text = render_template(f"emails/{kind}.txt", **values)
-        body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
+        body_text, body_html = _bodies(kind, event, subject, broadcast, values)
         calendar_method, calendar = _calendar_for(kind, event, registration)
     return Content(
         body_text=body_text,
@@ -151,6 +147,158 @@ def render_content(
         ics=calendar,
         unsubscribe_url=unsubscribe_url,
     )
+
+
+def _bodies(
+    kind: MailKind, event: Event, subject: str, broadcast: Broadcast | None, values: dict[str, Any]
+) -> tuple[str, str]:
+    if kind == MailKind.MESSAGE and broadcast is not None:
+        values["message_html"] = render_markdown(broadcast.body_md)
+        values["message_text"] = broadcast.body_md
+    if kind == MailKind.RECORDING:
+        values["recording_summary_html"] = render_markdown(event.recording_summary)
+    body_text = render_template(f"emails/{kind}.txt", **values)
+    body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
+    return body_text, body_html
+
+
+# Stand-ins for what differs between two people who get the same email: Unicode noncharacters, which
+# no name, URL or translation contains, and which HTML escaping leaves as they are.
+_NAME, _MANAGE, _UNSUBSCRIBE = "\ufdd0name\ufdd0", "\ufdd0manage\ufdd0", "\ufdd0unsubscribe\ufdd0"
+_STAND_INS = re.compile("\ufdd0(?:name|manage|unsubscribe)\ufdd0")
+
+
+class _StandIn:
+    """A registration as the shared templates see it: the name hidden behind a stand-in, and what
+    else they read checked against what the shape is made of (``_SHAPED``). A template that reads
+    anything more (an organisation, a token) makes its email personal: it is rendered per person."""
+
+    def __init__(self, registration: Registration) -> None:
+        self._registration = registration
+        self.name = _NAME
+        self.read_personal = False
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute not in _SHAPED:
+            self.read_personal = True
+        return getattr(self._registration, attribute)
+
+
+# What of a registration the shape of its email includes (see SharedRendering).
+_SHAPED = frozenset(
+    {
+        "event",
+        "event_id",
+        "timezone",
+        "locale",
+        "status",
+        "can_join",
+        "join_url",
+        "confirmed_at",
+        "status_reason",
+    }
+)
+
+
+class SharedRendering:
+    """Render each email once for everyone who gets the same one, and fill in the personal parts.
+
+    Two people get the same email when it is of the same kind, for the same webinar (as loaded
+    for this batch), in the same language, with the same subject, and what the templates show
+    besides the name and the links only they hold is the same: their zone, status, whether they may
+    join, whether they had an invitation. The templates are rendered once with stand-ins for the
+    name, the manage link and the unsubscribe link; each message then replaces the stand-ins in one
+    pass (HTML-escaped in the HTML body, as Jinja would). The calendar is readdressed (see
+    ``ics.readdressed``). A template that reads more of the registration than the shape holds, or
+    transforms a stand-in (a piece of one then stays behind), is rendered per person instead: a
+    template change can cost speed, never correctness.
+
+    Lives as long as one batch: the webinar it renders is the one the batch loaded.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: dict[tuple[object, ...], tuple[str, str] | None] = {}
+        # (method, the document, its ATTENDEE line) by kind, webinar, language and second.
+        self._calendars: dict[tuple[object, ...], tuple[str, bytes, bytes]] = {}
+
+    def content(
+        self,
+        registration: Registration,
+        kind: MailKind,
+        *,
+        subject: str,
+        broadcast: Broadcast | None = None,
+    ) -> Content:
+        event = registration.event
+        locale = registration.locale or "en"
+        shape = (
+            kind,
+            event.id,
+            locale,
+            subject,
+            broadcast.id if broadcast else None,
+            registration.timezone,
+            registration.status,
+            registration.can_join,
+            registration.confirmed_at is not None,  # templates only ask whether there was one
+            registration.status_reason,
+        )
+        with in_language(locale):
+            if shape not in self._bodies:
+                values = context(registration)
+                stand_in = _StandIn(registration)
+                values["registration"] = stand_in
+                values["manage_url"] = _MANAGE
+                if kind in BULK_KINDS:
+                    values["unsubscribe_url"] = _UNSUBSCRIBE
+                bodies = _bodies(kind, event, subject, broadcast, values)
+                mangled = any("\ufdd0" in _STAND_INS.sub("", body) for body in bodies)
+                self._bodies[shape] = None if stand_in.read_personal or mangled else bodies
+            shared = self._bodies[shape]
+            if shared is None:
+                return render_content(registration, kind, subject=subject, broadcast=broadcast)
+            shared_text, shared_html = shared
+            manage_url = external_url("registrations.manage", token=registration.token)
+            unsubscribe_url = None
+            if kind in BULK_KINDS:
+                unsubscribe_url = external_url(
+                    "registrations.unsubscribe", token=unsubscribe_token(registration)
+                )
+            personal = {_NAME: registration.name, _MANAGE: manage_url, _UNSUBSCRIBE: unsubscribe_url or ""}
+            body_text = _fill(shared_text, personal)
+            body_html = _fill(shared_html, {key: str(escape(value)) for key, value in personal.items()})
+            calendar_method, calendar = self._calendar(kind, event, registration, locale)
+        return Content(
+            body_text=body_text,
+            body_html=body_html,
+            ics_method=calendar_method,
+            ics=calendar,
+            unsubscribe_url=unsubscribe_url,
+        )
+
+    def _calendar(
+        self, kind: MailKind, event: Event, registration: Registration, locale: str
+    ) -> tuple[str | None, bytes | None]:
+        """As ``_calendar_for``; a calendar built for someone else this second is readdressed."""
+        stamp = clock.now().replace(microsecond=0)
+        had_invite = registration.confirmed_at is not None
+        key = (kind, event.id, locale, stamp, had_invite)
+        cached = self._calendars.get(key)
+        if cached is not None:
+            method, document, line = cached
+            readdressed = ics.readdressed(document, line, registration)
+            if readdressed is not None:
+                return method, readdressed
+        method_or_none, document_or_none = _calendar_for(kind, event, registration)
+        if method_or_none is not None and document_or_none is not None:
+            line = ics.attendee_line(registration, reply_wanted=method_or_none == "REQUEST")
+            self._calendars[key] = (method_or_none, document_or_none, line)
+        return method_or_none, document_or_none
+
+
+def _fill(shared: str, personal: dict[str, str]) -> str:
+    # One pass: a name that looks like a stand-in is left as the person wrote it.
+    return _STAND_INS.sub(lambda match: personal[match.group(0)], shared)
 
 
 def render(

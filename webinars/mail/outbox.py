@@ -53,6 +53,7 @@ def enqueue(envelope: Envelope, content: Content | None = None) -> OutboxMessage
     message = OutboxMessage(
         **asdict(envelope),
         **(content.columns() if content else {"body_text": None}),
+        lane=MailKind(envelope.kind).lane,
         message_id=make_msgid(domain=site_host()),
         next_attempt_at=clock.now(),
     )

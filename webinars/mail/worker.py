@@ -20,7 +20,7 @@ from contextlib import suppress
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
@@ -28,8 +28,16 @@ from .. import clock
 from ..counters import DELIVERIES
 from ..database import writing
 from ..extensions import db
-from ..models import Broadcast, Event, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
-from . import health, notifications, producers
+from ..models import (
+    Broadcast,
+    Event,
+    MailLane,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+    RegistrationStatus,
+)
+from . import health, notifications, pacing, producers
 from .compose import build_mime
 from .outbox import Content
 from .transport import (
@@ -65,24 +73,28 @@ def _lease() -> timedelta:
     return timedelta(seconds=current_app.config.get("WORKER_LEASE_SECONDS", LEASE.total_seconds()))
 
 
-def claim(limit: int) -> list[int]:
-    """Take up to ``limit`` due messages for this worker and commit the claim."""
+def claim(limit: int, *, lane: MailLane | None = None) -> list[int]:
+    """Take up to ``limit`` due messages for this worker and commit the claim (only queued ones of
+    ``lane`` if given).
+
+    Messages whose worker died (their lease ran out) come first: they were at the front of the
+    queue when they were claimed. Then the queue, transactional lane before bulk (MailLane), each
+    lane in order of due time. Two queries rather than one with an OR: each matches the claim index
+    (status, lane, next_attempt_at, id), so finding 50 messages costs the same with 10,000 queued.
+    """
     now = clock.now()
     with writing():
         db.session.rollback()
-        due = or_(
-            and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_until < now),
-        )
-        ids = list(
-            db.session.scalars(
-                select(OutboxMessage.id)
-                .where(due)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        ids = []
+        if lane is None:
+            ids = _lockable(
+                [OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_until < now], limit
             )
-        )
+        queued = [OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now]
+        if lane is not None:
+            queued.append(OutboxMessage.lane == lane)
+        if len(ids) < limit:
+            ids += _lockable(queued, limit - len(ids))
         if ids:
             db.session.execute(
                 update(OutboxMessage)
@@ -94,18 +106,41 @@ def claim(limit: int) -> list[int]:
     return ids
 
 
-def _record(message_id: int, **values: object) -> None:
-    with writing():
-        if db.session.get_bind().dialect.name == "postgresql":
-            # An outcome lost in a database crash only means one more delivery (the lease runs out
-            # and the message is sent again), so it need not wait for the disk flush.
-            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(locked_until=None, **values)
-            .execution_options(synchronize_session=False)
+# The order of the claim and of sending a claimed batch.
+CLAIM_ORDER = (OutboxMessage.lane, OutboxMessage.next_attempt_at, OutboxMessage.id)
+
+
+def _lockable(conditions: list[ColumnElement[bool]], limit: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.id)
+            .where(*conditions)
+            .order_by(*CLAIM_ORDER)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
+    )
+
+
+def _record(message_id: int, **values: object) -> None:
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if db.engine.dialect.name == "postgresql":
+        # One statement is atomic on its own, so it runs outside an explicit transaction: one round
+        # trip per message instead of BEGIN, SET LOCAL, UPDATE and COMMIT, which with one worker cost
+        # as much as the SMTP exchange. An outcome lost in a database crash only means one more
+        # delivery (the lease runs out and the message is sent again), so the statement's own
+        # transaction need not wait for the disk flush: set_config(..., true) is SET LOCAL.
+        statement = statement.where(func.set_config("synchronous_commit", "off", True).is_not(None))
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(statement)
+        return
+    with writing():
+        db.session.execute(statement)
         db.session.commit()
 
 
@@ -138,14 +173,13 @@ class _Batch:
 
     def __init__(self, ids: list[int]) -> None:
         self.rendered: dict[int, Content] = {}  # kept with the outcome: a retry sends the same
+        self.rendering = notifications.SharedRendering()
         # A session of its own, closed at once: the objects stay loaded, detached from db.session.
         with Session(db.engine, expire_on_commit=False) as session:
             self.messages = list(
                 session.scalars(
                     # The claim's order: a message put behind the others is sent after them.
-                    select(OutboxMessage)
-                    .where(OutboxMessage.id.in_(ids))
-                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(*CLAIM_ORDER)
                 )
             )
             unrendered = [m for m in self.messages if m.body_text is None]
@@ -192,7 +226,7 @@ class _Batch:
         registration = self.registrations.get(message.registration_id or 0)
         if registration is None:
             raise PermanentFailure("the registration this message was for no longer exists")
-        content = notifications.render_content(
+        content = self.rendering.content(
             registration,
             message.kind,
             subject=message.subject,
@@ -236,7 +270,7 @@ def deliver_batch(
     _give_back_unsettled()
     if not ignore_pause and health.paused_until(clock.now()) is not None:
         return 0
-    ids = claim(current_app.config["WORKER_BATCH_SIZE"])
+    ids = claim(pacing.batch_size(current_app.config["WORKER_BATCH_SIZE"]))
     if not ids:
         return 0
     try:
@@ -248,27 +282,62 @@ def deliver_batch(
         raise
 
 
+# While a worker sends bulk mail, it looks this often for transactional mail that arrived meanwhile.
+LOOK_FOR_TRANSACTIONAL = timedelta(seconds=1)
+
+
 def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     batch = _Batch(ids)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    pending = list(batch.messages)
+    pending = [(batch, message) for message in batch.messages]
     # The relay counts as back once it has answered a message, not merely accepted a connection: a
     # relay that greets and then refuses every session stays down, and its pauses keep growing.
     relay_was_down = health.relay_is_down()
+    pace = pacing.Pace()
+    # A batch of bulk mail takes seconds (minutes, under a low MAIL_MAX_PER_SECOND); a confirmation
+    # that arrives meanwhile is claimed on the way and sent next, on the same connection.
+    bulk = any(message.lane == MailLane.BULK for message in batch.messages)
+    look_at = clock.now() + LOOK_FOR_TRANSACTIONAL
+    claimed = list(ids)
     try:
         with transport_factory() as transport:
             while pending:
-                _settle(batch, pending[0], transport, sender)
+                if bulk and clock.now() >= look_at:
+                    look_at = clock.now() + LOOK_FOR_TRANSACTIONAL
+                    pending[:0] = _transactional_meanwhile(claimed)
+                owner, message = pending[0]
+                _settle(owner, message, transport, sender, pace, len(pending))
                 pending.pop(0)
                 if relay_was_down:
                     health.record_recovery()
                     relay_was_down = False
     except RelayUnavailable as error:
-        _wait_for_relay(pending, str(error), in_flight=error.in_flight, dropped=error.dropped)
-    return len(ids)
+        _wait_for_relay(
+            [message for _, message in pending], str(error), in_flight=error.in_flight, dropped=error.dropped
+        )
+    except SQLAlchemyError:
+        _unsettled.update(claimed[len(ids) :])  # deliver_batch gives back the batch's own
+        raise
+    return len(claimed)
 
 
-def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender: str) -> None:
+def _transactional_meanwhile(claimed: list[int]) -> list[tuple[_Batch, OutboxMessage]]:
+    ids = claim(current_app.config["WORKER_BATCH_SIZE"], lane=MailLane.TRANSACTIONAL)
+    if not ids:
+        return []
+    claimed += ids
+    urgent = _Batch(ids)
+    return [(urgent, message) for message in urgent.messages]
+
+
+def _settle(
+    batch: _Batch,
+    message: OutboxMessage,
+    transport: Transport,
+    sender: str,
+    pace: pacing.Pace,
+    remaining: int,
+) -> None:
     """Deliver one message and record its outcome. Whatever goes wrong with this message settles
     this message alone; only RelayUnavailable (and a database outage) leaves this function."""
     content: Content | None = None
@@ -280,7 +349,9 @@ def _settle(batch: _Batch, message: OutboxMessage, transport: Transport, sender:
             log.info("message %s to %s %s", message.id, message.recipient, reason)
             return
         content = batch.content(message)
-        transport.send(build_mime(message, sender=sender))
+        mime = build_mime(message, sender=sender)
+        pace.wait_for_turn(remaining)
+        transport.send(mime)
     except (RelayUnavailable, SQLAlchemyError):
         raise
     except PermanentFailure as error:

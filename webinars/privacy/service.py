@@ -28,11 +28,13 @@ from ..models import (
     ParticipantRecord,
     Registration,
     RegistrationStatus,
+    WebhookEventType,
 )
 from ..questions.service import display_value
 from ..registrations.service import fill_from_waitlist, release_seat
 from ..text import new_token
 from ..timefmt import iso_utc
+from ..webhooks import service as webhooks
 
 ERASED_NAME = "(erased)"
 PURGE_CHUNK = 500
@@ -121,6 +123,7 @@ def _scrub(registrations: list[Registration]) -> None:
         .values(recipient="erased@erased.invalid", recipient_name="", body_text="", body_html="", ics=None)
         .execution_options(synchronize_session=False)
     )
+    webhooks.forget_registrations(ids)
     db.session.execute(
         update(ParticipantRecord)
         .where(ParticipantRecord.registration_id.in_(ids))
@@ -140,12 +143,15 @@ def erase(registration: Registration) -> None:
         if registration.erased_at is not None:
             return
         was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+        withdrawn = registration.status not in (RegistrationStatus.REJECTED, RegistrationStatus.CANCELLED)
         if registration.status != RegistrationStatus.REJECTED:
             registration.status = RegistrationStatus.CANCELLED
             registration.cancelled_at = registration.cancelled_at or clock.now()
         if was_confirmed:
             release_seat(registration.event_id)
         _scrub([registration])
+        if withdrawn:  # told after the scrub: the receiver learns the person left, not who they were
+            webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, registration.event, registration)
         if was_confirmed:
             fill_from_waitlist(registration.event)
         db.session.commit()

@@ -22,6 +22,7 @@ from ..database import writing
 from ..extensions import db
 from ..models import Answer, Event, Question, QuestionKind, Registration
 from ..rules import RuleError
+from ..text import has_control_characters
 
 KIND_LABELS = {
     QuestionKind.SHORT_TEXT: _l("Short text"),
@@ -231,6 +232,72 @@ def record_answers(event: Event, registration: Registration, answers: dict[int, 
         registration.answers.append(
             Answer(question_id=question.id, question_label=question.label, kind=question.kind, value=value)
         )
+
+
+def _checked_answer(question: Question, value: object) -> str:
+    """The stored form of one answer given as data (the API); ValueError with the message."""
+    kind = question.kind
+    chosen: list[str]
+    if kind == QuestionKind.CHECKBOX:
+        if value in (None, False, ""):
+            if question.required:
+                raise ValueError(_("Tick this box to continue."))
+            return ""
+        if value is not True:
+            raise ValueError(_("Answer true or false."))
+        return "yes"
+    if kind == QuestionKind.MULTIPLE_CHOICE:
+        given = [] if value is None else value
+        if not isinstance(given, list) or not all(isinstance(item, str) for item in given):
+            raise ValueError(_("Give a list of choices."))
+        chosen = [str(item) for item in given if item]
+    elif value is None:
+        chosen = []
+    elif not isinstance(value, str):
+        raise ValueError(_("Give the answer as text."))
+    else:
+        chosen = [value] if value.strip() else []
+    if not chosen:
+        if question.required:
+            raise ValueError(_("This field is required."))
+        return ""
+    if any(has_control_characters(item, multiline=True) for item in chosen):
+        raise ValueError(_("Remove the invisible control characters from this text."))
+    if kind == QuestionKind.SHORT_TEXT:
+        if len(chosen[0]) > SHORT_TEXT_MAX:
+            raise ValueError(_("At most %(count)s characters.", count=SHORT_TEXT_MAX))
+        return " ".join(chosen[0].split())
+    if kind == QuestionKind.LONG_TEXT:
+        if len(chosen[0]) > LONG_TEXT_MAX:
+            raise ValueError(_("At most %(count)s characters.", count=LONG_TEXT_MAX))
+        return chosen[0].strip()
+    allowed = {stored for stored, _text in options_for(question, "en")}
+    if any(item not in allowed for item in chosen):
+        raise ValueError(_("Choose from the list."))
+    return "\n".join(chosen)
+
+
+def checked_answers(event: Event, given: Mapping[str, object]) -> dict[int, str]:
+    """Answers sent as data (the API: question id -> text, true/false for a checkbox, a list for
+    several choices), checked by the rules the sign-up form applies: required questions, choices
+    from the list, lengths, no control characters. Raises RuleError on ``answers.<id>``."""
+    questions = {str(question.id): question for question in event.active_questions}
+    errors: dict[str, str] = {}
+    answers: dict[int, str] = {}
+    for key in given:
+        if key not in questions:
+            errors[f"answers.{key}"] = _("This webinar asks no such question.")
+    for key, question in questions.items():
+        try:
+            value = _checked_answer(question, given.get(key))
+        except ValueError as error:
+            errors[f"answers.{key}"] = str(error)
+        else:
+            if value:
+                answers[question.id] = value
+    if errors:
+        raise RuleError(errors)
+    return answers
 
 
 def answer_columns(event: Event) -> list[Question]:

@@ -22,11 +22,20 @@ from .. import clock
 from ..database import writing
 from ..extensions import db
 from ..mail import notifications
-from ..models import Event, EventStatus, MailKind, OutboxMessage, Registration, RegistrationStatus
+from ..models import (
+    Event,
+    EventStatus,
+    MailKind,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    WebhookEventType,
+)
 from ..pagecache import UNCHANGED_CONTENT
 from ..questions.service import record_answers
 from ..rules import RuleError
 from ..text import has_control_characters, new_token, normalise_email, single_line
+from ..webhooks import service as webhooks
 
 # A repeated sign-up re-sends the invitation, but not more often than this.
 RESEND_INTERVAL = timedelta(minutes=2)
@@ -127,6 +136,8 @@ def register(
     event_id = event.id
     with writing():
         check_open(event)
+        # Before the row lock: who listens does not depend on the seat.
+        endpoints = webhooks.listening(WebhookEventType.REGISTRATION_CREATED, event)
         # No look-up first: the unique (event, email) key answers "registered already?" with the
         # INSERT itself, and a repeated sign-up (rare) pays for a rollback instead of every sign-up
         # paying for a SELECT.
@@ -167,7 +178,9 @@ def register(
                 registration.status = RegistrationStatus.WAITLISTED
                 registration.confirmed_at = None
                 message.kind = MailKind.WAITLISTED
+                message.lane = MailKind.WAITLISTED.lane
                 message.subject = notifications.subject_for(registration, MailKind.WAITLISTED)
+        webhooks.emit(WebhookEventType.REGISTRATION_CREATED, event, registration, endpoints=endpoints)
         outcome = Outcome(registration, created=True, status=registration.status)
         db.session.commit()
         return outcome
@@ -212,6 +225,8 @@ _STATUS_MAIL = {
 
 def _notify(registration: Registration, *, created: bool) -> Outcome:
     notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+    # A cancelled registration taken up again is, to a receiver, a registration created again.
+    webhooks.emit(WebhookEventType.REGISTRATION_CREATED, registration.event, registration)
     outcome = Outcome(registration, created=created, status=registration.status)
     db.session.commit()
     return outcome
@@ -233,6 +248,8 @@ def approve(registration: Registration) -> None:
     registration.status_reason = ""
     db.session.flush()
     notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+    if registration.status == RegistrationStatus.CONFIRMED:  # approved onto the waitlist: no seat yet
+        webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, registration.event, registration)
 
 
 def decline(registration: Registration, reason: str = "") -> None:
@@ -243,6 +260,7 @@ def decline(registration: Registration, reason: str = "") -> None:
     registration.status_reason = (reason or "").strip()
     db.session.flush()
     notifications.send(registration, MailKind.REGISTRATION_DECLINED)
+    webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, registration.event, registration)
 
 
 def decide(event: Event, registration_ids: list[int], *, approve_them: bool, reason: str = "") -> int:
@@ -311,6 +329,7 @@ def cancel(registration: Registration) -> None:
             release_seat(registration.event_id)
         db.session.flush()
         notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
+        webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, registration.event, registration)
         if was_confirmed:
             fill_from_waitlist(registration.event)
         db.session.commit()
@@ -333,6 +352,7 @@ def fill_from_waitlist(event: Event) -> list[Registration]:
         _confirm(candidate)
         db.session.flush()
         notifications.send(candidate, MailKind.PROMOTED)
+        webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, event, candidate)
         promoted.append(candidate)
     db.session.expire(event, ["seats_taken"])
     return promoted
@@ -418,6 +438,7 @@ def cancel_many(event: Event, registration_ids: list[int]) -> int:
             db.session.flush()
             if registration.erased_at is None:
                 notifications.send(registration, MailKind.REGISTRATION_CANCELLED)
+            webhooks.emit(WebhookEventType.REGISTRATION_CANCELLED, event, registration)
             changed += 1
         if changed:
             fill_from_waitlist(event)
@@ -447,6 +468,7 @@ def promote_many(event: Event, registration_ids: list[int]) -> Promotion:
             _confirm(registration)
             db.session.flush()
             notifications.send(registration, MailKind.PROMOTED)
+            webhooks.emit(WebhookEventType.REGISTRATION_PROMOTED, event, registration)
             moved += 1
         db.session.commit()
     db.session.expire(event, ["seats_taken"])
@@ -495,5 +517,6 @@ def add_by_hand(
             ) from error
         if send_invitation:
             notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+        webhooks.emit(WebhookEventType.REGISTRATION_CREATED, event, registration)
         db.session.commit()
     return registration

@@ -36,6 +36,9 @@ class Config:
     # None means: an SQLite file in the instance folder (set up by create_app).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # Behind a pooler in transaction mode (PgBouncer before 1.21) a prepared statement may be looked
+    # for on another server connection: psycopg then prepares none.
+    DATABASE_TRANSACTION_POOLING = _bool("DATABASE_TRANSACTION_POOLING")
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     SITE_NAME = os.environ.get("SITE_NAME", "Webinars")
 
@@ -135,6 +138,12 @@ class Config:
     )
 
     PER_PAGE = _int("PER_PAGE", 50)
+    # Public pages kept rendered per content version (webinars/pagecache.py).
+    PAGE_CACHE_ENABLED = _bool("PAGE_CACHE_ENABLED", True)
+    PAGE_CACHE_SIZE = _int("PAGE_CACHE_SIZE", 512)
+    PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 60)
+    PAGE_CACHE_REDIS_URL = os.environ.get("PAGE_CACHE_REDIS_URL", "")
+    PAGE_MAX_AGE = _int("PAGE_MAX_AGE", 10)
 
     # JSON API: the limit on public sign-ups through it, and page sizes of its lists.
     # Per client address, and per email address signed up (which an attacker cannot multiply). The

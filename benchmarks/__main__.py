@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import faults, load, mail, report, scale, web
+from . import faults, launch, load, mail, report, scale, web
 from .common import ROOT, gunicorn_settings, log, machine_facts, postgres_available, stop_all
 from .faults import RESTART_COMMAND
 
-PARTS = ("web", "mail", "scale", "faults")
+PARTS = ("web", "mail", "scale", "pgbouncer", "launch", "faults")
 
 FULL: dict[str, Any] = {
     "users": 50,
@@ -43,6 +43,13 @@ FULL: dict[str, Any] = {
     "profile": True,
     "profile_registrations": 300,
     "disturbed_percent": 15.0,
+    "pgb_people": 10_000,
+    "pgb_seats": 2_000,
+    "launch_seconds": 60.0,
+    "launch_page_rate": 60.0,
+    "launch_signup_rate": 15.0,
+    "launch_reminders": 10_000,
+    "launch_mail_rate": 100,
 }
 QUICK = dict(
     FULL,
@@ -57,6 +64,10 @@ QUICK = dict(
     fault_pg_duration=20.0,
     fault_pg_restart_after=5.0,
     profile_registrations=50,
+    pgb_people=1000,
+    pgb_seats=200,
+    launch_seconds=20.0,
+    launch_reminders=2000,
 )
 
 
@@ -138,6 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         if "scale" in parts:
             results["scale"] = _guarded("scale", scale.run, workdir, settings)
             results["scale"]["gunicorn_workers"] = settings["scale_gunicorn_workers"]
+            _save(out, results, started)
+        if "pgbouncer" in parts:
+            results["pgbouncer"] = _guarded("pgbouncer", scale.run_pgbouncer, workdir, settings)
+            results["pgbouncer"]["gunicorn_workers"] = settings["scale_gunicorn_workers"]
+            _save(out, results, started)
+        if "launch" in parts:
+            results["launch"] = _guarded("launch", launch.run, workdir, settings)
             _save(out, results, started)
         if "faults" in parts:
             results["faults"] = faults.run(workdir, settings)

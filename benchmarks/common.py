@@ -266,7 +266,8 @@ class Gunicorn:
 
     def start(self, probe: str = "/") -> Gunicorn:
         self.process = spawn(self.command(), self.env, self.log_path)
-        wait_http(self.url + probe, self.process)
+        # Workers import the app all at once: on a machine others load heavily that takes minutes.
+        wait_http(self.url + probe, self.process, timeout=240)
         return self
 
     def stop(self) -> None:
@@ -314,3 +315,82 @@ def read_lines(path: Path) -> Iterable[list[str]]:
     if not path.exists():
         return []
     return [line.rstrip("\n").split("\t") for line in path.read_text().splitlines() if line.strip()]
+
+
+# --- PgBouncer ---------------------------------------------------------------------------------------
+
+PGBOUNCER = os.environ.get("BENCH_PGBOUNCER", "/usr/sbin/pgbouncer")
+PGBOUNCER_USER = os.environ.get("BENCH_PGBOUNCER_USER", "postgres")
+
+
+@dataclass
+class PgBouncer:
+    """A PgBouncer in transaction pooling mode in front of one benchmark schema.
+
+    PgBouncer passes no ``options`` startup parameter on, so the schema is chosen by a role of the
+    run's own whose default search_path is that schema; PgBouncer logs in to PostgreSQL as that role
+    whoever the client says it is (auth_type any)."""
+
+    database: Database
+    folder: Path
+    pool_size: int = 20
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[Any] | None = None
+
+    @property
+    def role(self) -> str:
+        return f"{self.database.schema}_role"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://bench@127.0.0.1:{self.port}/bench"
+
+    def start(self) -> PgBouncer:
+        from sqlalchemy.engine import make_url
+
+        schema, role = self.database.schema, self.role
+        self.database._pg(
+            f'DROP ROLE IF EXISTS "{role}"',
+            f'CREATE ROLE "{role}" LOGIN',
+            f'ALTER ROLE "{role}" SET search_path = "{schema}"',
+            f'ALTER SCHEMA "{schema}" OWNER TO "{role}"',
+        )
+        target = make_url(PG_URL)
+        # PgBouncer refuses to run as root: then it runs as PostgreSQL's own user, in a folder it may use.
+        as_root = os.geteuid() == 0
+        home = self.folder / f"pgbouncer-{self.port}"
+        home.mkdir(exist_ok=True)
+        if as_root:
+            self.folder.chmod(self.folder.stat().st_mode | 0o011)
+            home.chmod(0o777)
+        ini = home / "pgbouncer.ini"
+        ini.write_text(
+            "[databases]\n"
+            f"bench = host={target.host or '127.0.0.1'} port={target.port or 5432} "
+            f"dbname={target.database} user={role}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            "auth_type = any\npool_mode = transaction\n"
+            f"default_pool_size = {self.pool_size}\nmax_client_conn = 2000\n"
+            f"logfile = {home / 'pgbouncer.log'}\n"
+            "ignore_startup_parameters = extra_float_digits\n"
+        )
+        ini.chmod(0o644)
+        command = [PGBOUNCER, *(["-u", PGBOUNCER_USER] if as_root else []), str(ini)]
+        self.process = spawn(command, dict(os.environ), self.folder / "pgbouncer.out")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError(f"PgBouncer did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+        try:  # the role owns the schema and its tables: they go with it
+            self.database._pg(f'DROP OWNED BY "{self.role}"', f'DROP ROLE IF EXISTS "{self.role}"')
+        except Exception as error:  # the server may be down
+            log(f"could not drop role {self.role}: {error}")

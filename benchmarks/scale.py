@@ -1,8 +1,9 @@
-"""Part 3: the scale run. Two gunicorn instances and two outbox workers on one PostgreSQL; 2,000 people
-load the form, then all press "Register" together for a webinar with 500 seats.
+"""Part 3: the scale runs. Two gunicorn instances and two outbox workers on one PostgreSQL; 2,000 people
+load the form, then all press "Register" together for a webinar with 500 seats. Then the same through
+PgBouncer in transaction pooling mode, with four gunicorn instances: 10,000 people for 2,000 seats.
 
-Pass: exactly 500 confirmed and 1,500 waitlisted, every confirmed person receives exactly one
-invitation (no waitlisted person receives one), and no answer is a 5xx.
+Pass: exactly as many confirmed as seats and the rest waitlisted, every confirmed person receives
+exactly one invitation (no waitlisted person receives one), and no answer is a 5xx.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import load
-from .common import Database, Gunicorn, app_env, free_port, log, migrate, seed, stop
+from .common import Database, Gunicorn, PgBouncer, app_env, free_port, log, migrate, seed, stop
 from .mail import Sink, check_invites, start_worker, wait_drained
 
 
@@ -25,9 +26,11 @@ def start_instances(
     title: str,
     gunicorn_workers: int,
     apps: list[Gunicorn],
+    instances: int = 2,
+    database_url: str | None = None,
     **extra_env: Any,
 ) -> tuple[dict[str, str], str]:
-    """Migrate, seed one webinar with ``seats``, start the SMTP sink and two gunicorn instances.
+    """Migrate, seed one webinar with ``seats``, start the SMTP sink and ``instances`` gunicorn instances.
 
     The instances are appended to ``apps`` as they start, so the caller stops whatever did start.
     Returns the app's environment and the webinar's slug.
@@ -40,10 +43,12 @@ def start_instances(
         WORKER_POLL_SECONDS="0.5",
         **extra_env,
     )
+    if database_url:
+        env["DATABASE_URL"] = database_url
     migrate(env)
     slug = seed(["event", "--capacity", str(seats), "--title", title], env)["event_slug"]
     sink.start()
-    for n in range(2):
+    for n in range(instances):
         apps.append(
             Gunicorn(
                 "webinars:create_app()", env, gunicorn_workers, workdir / f"gunicorn-{name}-{n}.log"
@@ -53,38 +58,70 @@ def start_instances(
 
 
 def run(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    people, seats = settings["scale_people"], settings["scale_seats"]
-    database = Database.postgresql("scale")
-    sink = Sink(workdir, "scale", free_port())
-    result: dict[str, Any] = {"people": people, "seats": seats, "instances": 2, "mail_workers": 2}
+    return _crowd(workdir, settings, "scale", settings["scale_people"], settings["scale_seats"], instances=2)
+
+
+def run_pgbouncer(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The crowd through PgBouncer (transaction pooling), four gunicorn instances."""
+    return _crowd(
+        workdir,
+        settings,
+        "pgbouncer",
+        settings["pgb_people"],
+        settings["pgb_seats"],
+        instances=4,
+        pgbouncer=True,
+    )
+
+
+def _crowd(
+    workdir: Path,
+    settings: dict[str, Any],
+    name: str,
+    people: int,
+    seats: int,
+    *,
+    instances: int,
+    pgbouncer: bool = False,
+) -> dict[str, Any]:
+    database = Database.postgresql(name)
+    sink = Sink(workdir, name, free_port())
+    result: dict[str, Any] = {"people": people, "seats": seats, "instances": instances, "mail_workers": 2}
     apps: list[Gunicorn] = []
     workers = []
+    bouncer = PgBouncer(database, workdir).start() if pgbouncer else None
+    if bouncer is not None:
+        result["pgbouncer"] = {"pool_mode": "transaction", "default_pool_size": bouncer.pool_size}
     try:
         env, slug = start_instances(
             database,
             sink,
             workdir,
-            "scale",
+            name,
             seats=seats,
-            title="Webinar #17: Scale run",
+            title=f"Webinar #17: {name} run",
             gunicorn_workers=settings["scale_gunicorn_workers"],
             apps=apps,
+            instances=instances,
+            database_url=bouncer.url if bouncer else None,
+            **({"DATABASE_TRANSACTION_POOLING": "1"} if bouncer else {}),
         )
-        workers = [start_worker(env, workdir, f"scale-{n}") for n in range(2)]
+        workers = [start_worker(env, workdir, f"{name}-{n}") for n in range(2)]
         log(
-            f"scale: {people} people, {seats} seats, 2 gunicorn instances x "
+            f"{name}: {people} people, {seats} seats, {instances} gunicorn instances x "
             f"{settings['scale_gunicorn_workers']} workers, 2 mail workers"
+            + (", through PgBouncer (transaction pooling)" if bouncer else "")
         )
         raw = load.drive(
             workdir,
-            "scale",
+            name,
             "CrowdRegistrant",
             [app.url for app in apps],
             users=people,
             crowd=True,
             slug=slug,
             spawn_rate=people,
-            timeout=600,
+            timeout=1800,
         )
         result["crowd_ready"] = raw.get("crowd_ready")
         result["crowd_done"] = raw.get("crowd_done")
@@ -115,12 +152,14 @@ def run(workdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
             and all_5xx == 0
             and posts["ok"] == people
         )
-        log(f"scale: {result['registrations']}, invites {invites}, 5xx {all_5xx}, passed {result['passed']}")
+        log(f"{name}: {result['registrations']}, invites {invites}, 5xx {all_5xx}, passed {result['passed']}")
     finally:
         for process in workers:
             stop(process)
         for app in apps:
             app.stop()
         sink.stop()
+        if bouncer is not None:
+            bouncer.stop()
         database.drop()
     return result

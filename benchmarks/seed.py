@@ -140,6 +140,32 @@ def cmd_invites(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_reminders(args: argparse.Namespace) -> dict[str, Any]:
+    """A webinar starting in 50 minutes with ``--count`` confirmed people and no reminder sent yet: the
+    worker's reminder pass queues the one-hour reminder for all of them on its first loop."""
+    event = make_event(organizer(), title=args.title, capacity=args.count, days=50 / (24 * 60))
+    now = clock.now()
+    for first in range(0, args.count, 1000):
+        db.session.add_all(
+            Registration(
+                event=event,
+                email=f"reminded{n}@bench.example.org",
+                name=f"Reminded {n}",
+                status=RegistrationStatus.CONFIRMED,
+                token=new_token(),
+                consent=True,
+                locale="en",
+                created_at=now,
+                confirmed_at=now,
+            )
+            for n in range(first, min(first + 1000, args.count))
+        )
+        db.session.flush()
+    event.seats_taken = args.count
+    db.session.commit()
+    return {"event_slug": event.slug, "event_id": event.id, "count": args.count}
+
+
 def cmd_signups(args: argparse.Namespace) -> dict[str, Any]:
     """Open-loop sign-ups for one webinar: the n-th arrives ``n / --rate`` seconds after the start,
     whether or not the ones before were served (as visitors do), through the registration service.
@@ -306,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     invites.add_argument("--title", default="Webinar #18: Mail throughput")
     invites.add_argument("--kind", default=MailKind.REGISTRATION_CONFIRMED.value)
     invites.add_argument("--prefix", default="invitee")
+    reminders = commands.add_parser("reminders")
+    reminders.add_argument("--count", type=int, required=True)
+    reminders.add_argument("--title", default="Webinar #15: Reminders draining")
     signups = commands.add_parser("signups")
     signups.add_argument("--slug", required=True)
     signups.add_argument("--count", type=int, required=True)
@@ -324,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "web": cmd_web,
         "event": cmd_event,
         "invites": cmd_invites,
+        "reminders": cmd_reminders,
         "signups": cmd_signups,
         "stats": cmd_stats,
         "reset-outbox": cmd_reset_outbox,

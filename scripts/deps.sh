@@ -26,6 +26,7 @@ needs() {
   deb postgresql 'command -v pg_ctlcluster || ! postgres_is_local'
   deb redis-server 'command -v redis-server'
   deb nginx-light 'command -v nginx || [ -x /usr/sbin/nginx ]'                # reverse-proxy tests
+  deb pgbouncer '[ -x /usr/sbin/pgbouncer ]'                                  # transaction pooling run
   node_packages tests/calendar_check                                        # ical.js, node-ical
   node_packages tests/e2e                                                   # axe-core (accessibility checks)
   running postgresql

@@ -102,12 +102,41 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _cache_settings(folder: Path) -> str:
+    return f"""
+    proxy_cache_path {folder}/cache levels=1:2 keys_zone=webinars:10m max_size=256m inactive=10m
+                     use_temp_path=off;
+    map $cookie_session$cookie_remember_token $webinars_shared {{ "" 'nginx="shared-cache"'; default ""; }}"""
+
+
+def _cached_location(backend: int) -> str:
+    return f"""location ~ ^/(|past|series(/[^/]+)?|webinars/[^/]+)$ {{
+            proxy_pass http://127.0.0.1:{backend};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Request-ID $request_id;
+            proxy_set_header Surrogate-Capability $webinars_shared;
+            proxy_cache webinars;
+            proxy_cache_key $scheme$host$request_uri;
+            proxy_cache_bypass $cookie_session $cookie_remember_token;
+            proxy_no_cache $cookie_session $cookie_remember_token;
+            proxy_cache_lock on;
+            proxy_cache_use_stale updating error timeout;
+            proxy_cache_background_update on;
+            add_header X-Cache-Status $upstream_cache_status always;
+        }}"""
+
+
 @contextmanager
-def nginx(folder: Path, sites: dict[int, int]) -> Iterator[dict[int, int]]:
+def nginx(folder: Path, sites: dict[int, int], *, cache: bool = False) -> Iterator[dict[int, int]]:
     """nginx as a child process, terminating TLS in front of each backend port.
 
     ``sites`` maps a backend port to nothing in particular; the answer maps each backend to its TLS port.
-    The site configuration is the one the README shows, pointed at loopback ports.
+    The site configuration is the one the README shows, pointed at loopback ports; ``cache`` adds the
+    README's cache of public pages.
     """
     binary = nginx_binary()
     assert binary, "nginx is not installed"
@@ -120,6 +149,7 @@ def nginx(folder: Path, sites: dict[int, int]) -> Iterator[dict[int, int]]:
         server_name localhost;
         ssl_certificate {cert};
         ssl_certificate_key {key};
+        {_cached_location(backend) if cache else ""}
         location / {{
             proxy_pass http://127.0.0.1:{backend};
             proxy_set_header Host $host;
@@ -147,6 +177,7 @@ http {{
     fastcgi_temp_path {folder}/fastcgi;
     uwsgi_temp_path {folder}/uwsgi;
     scgi_temp_path {folder}/scgi;
+    {_cache_settings(folder) if cache else ""}
     {servers}
 }}
 """

@@ -166,6 +166,29 @@ def test_behind_nginx_clients_are_told_apart_only_when_the_proxy_is_trusted(tmp_
         assert direct.submit(f"/webinars/{slug}", form, headers={"X-Forwarded-For": "203.0.113.9"})[0] == 429
 
 
+def test_nginx_keeps_public_pages_without_anyone_s_token(tmp_path: Path, webinar_env):
+    require(nginx_binary() is not None, "nginx is not installed (apt-get install nginx-light)")
+    env, slug = webinar_env(TRUSTED_PROXIES="1")
+    with gunicorn(env, tmp_path / "app.log") as port, nginx(tmp_path, {port: 0}, cache=True) as tls_ports:
+        page = f"/webinars/{slug}"
+        first = Client(tls_ports[port], tls=True).get(page)
+        second = Client(tls_ports[port], tls=True).get(page)
+
+        assert (first[0], second[0]) == (200, 200)
+        assert first[1]["x-cache-status"] == "MISS"
+        assert second[1]["x-cache-status"] == "HIT"
+        assert "set-cookie" not in second[1]
+        assert 'name="csrf_token" type="hidden" value=""' in second[2]
+        # A visitor with a session passes the cache and gets a page with their own token.
+        visitor = Client(tls_ports[port], tls=True)
+        assert visitor.get("/csrf-token")[0] == 200
+        status, headers, own = visitor.get(page)
+        assert headers["x-cache-status"] == "BYPASS"
+        assert re.search(r'name="csrf_token" type="hidden" value="[^"]+"', own)
+        form = {"name": "Ana", "email": "ana@example.org", "consent": "y"}
+        assert visitor.submit(page, form)[0] == 302
+
+
 def test_two_app_processes_share_the_rate_limit_through_redis(tmp_path: Path, webinar_env):
     require(redis_reachable(), f"Redis is not reachable at {REDIS_URL}")
     prefix = f"webinars-test-{uuid.uuid4().hex}"

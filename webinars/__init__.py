@@ -14,7 +14,20 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config, configs
 
-from . import api, cli, database, languages, mail, massmail, paths, privacy, security, templating, webhooks
+from . import (
+    api,
+    cli,
+    database,
+    languages,
+    mail,
+    massmail,
+    pagecache,
+    paths,
+    privacy,
+    security,
+    templating,
+    webhooks,
+)
 from .api import problems
 from .attendance.views import bp as attendance_bp
 from .auth.views import bp as auth_bp
@@ -91,10 +104,15 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
     cli.register(app)
     templating.register(app)
+    pagecache.init_app(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
+    if app.config.get("DATABASE_TRANSACTION_POOLING"):
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -996,3 +996,25 @@ class SiteSettings(Model):
     @property
     def has_logo(self) -> bool:
         return self.logo is not None or bool(self.logo_svg)
+
+
+class ContentVersion(Model):
+    """One row whose number rises with every change to what public pages show (webinars, series,
+    speakers, pictures, topics, questions), in the transaction that makes the change: web processes
+    key their rendered pages on it, so a page is rendered once per version and an organizer's change
+    is seen by every process at its next request. ``webinars.pagecache`` raises it."""
+
+    __tablename__ = "content_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The row exists from the moment the table does (create_all in tests, the revision in production),
+# so raising the version is always one UPDATE.
+sa_event.listen(
+    ContentVersion.__table__,
+    "after_create",
+    db.DDL("INSERT INTO content_version (id, version) VALUES (1, 0)"),
+)

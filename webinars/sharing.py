@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 
 from flask import current_app, has_request_context, request, url_for
 
-from . import site
+from . import pagecache, site
 from .images import service as images
 from .models import Event, Image, Series
 from .timefmt import in_zone, iso_utc
@@ -49,6 +49,8 @@ def event_status(event: Event) -> str:
 
 
 def availability(event: Event) -> str:
+    # Whether it is full is part of a kept page's key, so the answer may be written into it.
+    pagecache.watch(event)
     if not event.registration_open() or event.seats_left == 0:
         return SCHEMA + "SoldOut"
     if event.seats_left is not None:
@@ -90,7 +92,7 @@ def event_json_ld(event: Event, *, with_context: bool = True) -> dict[str, Any]:
     if event.published_at:
         data["offers"]["validFrom"] = iso_utc(event.published_at)
     if event.seats_left is not None:
-        data["remainingAttendeeCapacity"] = event.seats_left
+        data["remainingAttendeeCapacity"] = pagecache.seats_left(event)
         data["maximumAttendeeCapacity"] = event.capacity
     if event.is_rescheduled and event.previous_starts_at is not None:
         data["previousStartDate"] = iso_utc(event.previous_starts_at)

@@ -87,10 +87,14 @@ def matching(text: str) -> ColumnElement[bool]:
 
 
 def public_by_slug(slug: str, *, for_registration: bool = False) -> Event | None:
-    """A public webinar. ``for_registration`` loads what a sign-up needs (the owner, for the
-    invitation's ORGANIZER) in the same query, and not the speakers."""
+    """A public webinar. ``for_registration`` loads what a sign-up needs in the same query (the
+    questions for the form, the series for the email's subject), and not the speakers."""
     if for_registration:
-        query = select(Event).where(is_public(), Event.slug == slug).options(joinedload(Event.owner))
+        query = (
+            select(Event)
+            .where(is_public(), Event.slug == slug)
+            .options(joinedload(Event.series), joinedload(Event.questions))
+        )
     else:
         query = public_events().where(Event.slug == slug)
     return db.session.execute(query).unique().scalar_one_or_none()

@@ -11,6 +11,7 @@ from ..counters import SIGNUPS
 from ..extensions import db, limiter
 from ..ical import links
 from ..models import Event
+from ..pagecache import cached_page
 from ..registrations import service as registrations
 from ..registrations.forms import RegistrationForm, registration_form_for
 from ..text import render_markdown
@@ -21,12 +22,14 @@ bp = Blueprint("events", __name__)
 
 
 @bp.route("/")
+@cached_page
 def index() -> ResponseReturnValue:
     upcoming = db.paginate(queries.upcoming(), per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template("events/index.html", upcoming=upcoming)
 
 
 @bp.route("/past")
+@cached_page
 def past() -> ResponseReturnValue:
     """The archive: past webinars with their recordings, searchable, by series and by topic."""
     form = ArchiveFilterForm.from_args(request.args)
@@ -51,6 +54,7 @@ def _detail_page(event: Event, form: RegistrationForm, status_code: int = 200) -
 
 
 @bp.route("/webinars/<slug>")
+@cached_page
 def detail(slug: str) -> ResponseReturnValue:
     event = queries.public_by_slug(slug) or abort(404)
     return _detail_page(event, registration_form_for(event, _locale()))
@@ -88,7 +92,7 @@ def register(slug: str) -> ResponseReturnValue:
     except registrations.RegistrationRefused:
         SIGNUPS.labels(outcome="refused").inc()
         return _detail_page(event, form, 409)
-    SIGNUPS.labels(outcome=str(outcome.registration.status) if outcome.created else "repeated").inc()
+    SIGNUPS.labels(outcome=str(outcome.status) if outcome.created else "repeated").inc()
     return redirect(url_for("events.registered", slug=slug))  # the URL's slug: no reload after commit
 
 

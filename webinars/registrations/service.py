@@ -32,6 +32,7 @@ from ..models import (
     RegistrationStatus,
     WebhookEventType,
 )
+from ..pagecache import UNCHANGED_CONTENT
 from ..questions.service import record_answers
 from ..rules import RuleError
 from ..text import has_control_characters, new_token, normalise_email, single_line
@@ -60,6 +61,8 @@ class RegistrationRefused(RuleError):
 class Outcome:
     registration: Registration
     created: bool
+    # Read before the commit, which expires the registration: asking it again would cost a SELECT.
+    status: RegistrationStatus
 
 
 def check_open(event: Event) -> None:
@@ -81,7 +84,8 @@ def take_seat(event_id: int) -> bool:
             .where(Event.id == event_id, or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
             # updated_at stays: a seat taken is not a change to the webinar (feeds and caches key on it)
             .values(seats_taken=Event.seats_taken + 1, updated_at=Event.updated_at)
-            .execution_options(synchronize_session=False)
+            # pages fill in the seats per response: no page needs rendering again
+            .execution_options(synchronize_session=False, **{UNCHANGED_CONTENT: True})
         ),
     )
     if result.rowcount == 1:
@@ -98,7 +102,7 @@ def release_seat(event_id: int) -> None:
         update(Event)
         .where(Event.id == event_id, Event.seats_taken > 0)
         .values(seats_taken=Event.seats_taken - 1, updated_at=Event.updated_at)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{UNCHANGED_CONTENT: True})
     )
 
 
@@ -133,39 +137,54 @@ def register(
     event_id = event.id
     with writing():
         check_open(event)
-        existing = _find(event_id, address)
-        if existing is None:
-            registration = Registration(
-                event_id=event_id,
-                email=address,
-                name=single_line(name),
-                organisation=single_line(organisation),
-                consent=consent,
-                timezone=timezone,
-                locale=locale,
-                token=new_token(),
-            )
-            record_answers(event, registration, answers or {})
-            # The seat first, so the row is inserted once with its final status.
-            if event.approval_required:
-                registration.status = RegistrationStatus.PENDING
-            elif take_seat(event_id):
-                _confirm(registration)
-            else:
+        # Before the row lock: who listens does not depend on the seat.
+        endpoints = webhooks.listening(WebhookEventType.REGISTRATION_CREATED, event)
+        # No look-up first: the unique (event, email) key answers "registered already?" with the
+        # INSERT itself, and a repeated sign-up (rare) pays for a rollback instead of every sign-up
+        # paying for a SELECT.
+        registration = Registration(
+            event_id=event_id,
+            email=address,
+            name=single_line(name),
+            organisation=single_line(organisation),
+            consent=consent,
+            timezone=timezone,
+            locale=locale,
+            token=new_token(),
+        )
+        if event.approval_required:
+            registration.status = RegistrationStatus.PENDING
+        else:  # assumed seated; corrected below in the rare case the seat is not there
+            _confirm(registration)
+        record_answers(event, registration, answers or {})
+        db.session.add(registration)
+        try:
+            db.session.flush()
+        except IntegrityError:  # this address is registered already (or won a race a moment ago)
+            db.session.rollback()
+            existing = _find(event_id, address)
+            if existing is None:
+                raise
+            _resend(existing)
+            outcome = Outcome(existing, created=False, status=existing.status)
+            db.session.commit()
+            return outcome
+        message = notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
+        if not event.approval_required:
+            # The seat last: every registration of this webinar queues for its row from this UPDATE
+            # to the commit, so the registration and its message are written before taking it and
+            # the lock is held for one statement and the commit.
+            db.session.flush()
+            if not take_seat(event_id):
                 registration.status = RegistrationStatus.WAITLISTED
-            db.session.add(registration)
-            try:
-                db.session.flush()
-            except IntegrityError:  # the same address won a race a moment ago; this gives the seat back
-                db.session.rollback()
-                existing = _find(event_id, address)
-                if existing is None:
-                    raise
-            else:
-                return _notify(registration, created=True)
-        _resend(existing)
+                registration.confirmed_at = None
+                message.kind = MailKind.WAITLISTED
+                message.lane = MailKind.WAITLISTED.lane
+                message.subject = notifications.subject_for(registration, MailKind.WAITLISTED)
+        webhooks.emit(WebhookEventType.REGISTRATION_CREATED, event, registration, endpoints=endpoints)
+        outcome = Outcome(registration, created=True, status=registration.status)
         db.session.commit()
-        return Outcome(existing, created=False)
+        return outcome
 
 
 def register_again(registration: Registration) -> Outcome:
@@ -173,7 +192,7 @@ def register_again(registration: Registration) -> Outcome:
     with writing():
         check_open(registration.event)
         if registration.status != RegistrationStatus.CANCELLED:
-            return Outcome(registration, created=False)
+            return Outcome(registration, created=False, status=registration.status)
         registration.cancelled_at = None
         if registration.event.approval_required:
             registration.status = RegistrationStatus.PENDING
@@ -209,8 +228,9 @@ def _notify(registration: Registration, *, created: bool) -> Outcome:
     notifications.send(registration, _STATUS_MAIL[RegistrationStatus(registration.status)])
     # A cancelled registration taken up again is, to a receiver, a registration created again.
     webhooks.emit(WebhookEventType.REGISTRATION_CREATED, registration.event, registration)
+    outcome = Outcome(registration, created=created, status=registration.status)
     db.session.commit()
-    return Outcome(registration, created=created)
+    return outcome
 
 
 class DecisionRefused(Exception):

@@ -58,7 +58,7 @@ def register_again(token: str) -> ResponseReturnValue:
     except service.RegistrationRefused:
         flash(_("Registration for this webinar is closed."), "error")
     else:
-        if outcome.registration.status == RegistrationStatus.CONFIRMED:
+        if outcome.status == RegistrationStatus.CONFIRMED:
             flash(_("You are registered again. Your invitation is on its way."), "success")
         else:
             flash(_("You are on the waitlist again."), "success")

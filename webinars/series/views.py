@@ -15,6 +15,7 @@ from ..events.queries import next_numbers, series_choices
 from ..forms import apply_rule_error
 from ..ical.links import subscribe_links
 from ..models import Event, Series
+from ..pagecache import cached_page
 from ..permissions import Capability, require_sign_in, series_for
 from ..rules import RuleError
 from ..text import render_markdown
@@ -30,6 +31,7 @@ manage_bp = Blueprint("series_manage", __name__, url_prefix="/manage")
 
 
 @bp.route("/series")
+@cached_page
 def index() -> ResponseReturnValue:
     return render_template(
         "series/index.html",
@@ -39,6 +41,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/series/<slug>")
+@cached_page
 def detail(slug: str) -> ResponseReturnValue:
     series = service.by_slug(slug) or abort(404)
     upcoming, past = service.series_events(series)

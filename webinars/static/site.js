@@ -93,3 +93,19 @@ document.addEventListener("submit", function (event) {
   }
   window.setTimeout(poll, delay);
 })();
+
+// A page from a shared cache (nginx, a CDN) carries no CSRF token: it would be somebody else's. This
+// visitor's own is fetched into the forms that lack one (webinars/pagecache.py).
+(function () {
+  var missing = Array.prototype.filter.call(
+    document.querySelectorAll('form[method="post"] input[name="csrf_token"]'),
+    function (input) { return !input.value; }
+  );
+  var url = document.documentElement.getAttribute("data-csrf-url");
+  if (!missing.length || !url || !window.fetch) return;
+  fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (answer) { return answer.ok ? answer.json() : null; })
+    .then(function (data) {
+      if (data && data.token) missing.forEach(function (input) { input.value = data.token; });
+    });
+})();

@@ -60,7 +60,12 @@ def test_an_administrator_brands_the_site_and_every_page_shows_it(
     browser_page.get_by_label("Accent colour").fill("#ffdd00")
     browser_page.get_by_role("button", name="Save").click()
     # Too light for white text: refused beside the field, with a darker colour offered.
-    expect(browser_page.get_by_text("Choose a darker colour")).to_be_visible()
+    # The refusal is said twice, as it should be: in the error summary at the top (a link to the field)
+    # and beside the field itself.
+    expect(browser_page.get_by_role("link", name="Accent colour: White text on")).to_be_visible()
+    expect(browser_page.get_by_label("Accent colour")).to_have_accessible_description(
+        re.compile("Choose a darker colour")
+    )
 
     browser_page.get_by_label("Accent colour").fill("#1b6b3a")
     browser_page.get_by_label("Logo", exact=True).set_input_files(str(logo))

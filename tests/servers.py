@@ -164,8 +164,12 @@ def nginx(folder: Path, sites: dict[int, int], *, cache: bool = False) -> Iterat
     )
     (folder / "logs").mkdir(exist_ok=True)
     config = folder / "nginx.conf"
+    # Started as root (CI), nginx's workers drop to "nobody", which cannot enter pytest's private
+    # temporary folders where the cache files live: keep them as the user that started the test.
+    workers_user = "user root root;" if os.geteuid() == 0 else ""
     config.write_text(
         f"""
+{workers_user}
 worker_processes 1;
 error_log {folder}/logs/error.log warn;
 pid {folder}/nginx.pid;

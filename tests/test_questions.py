@@ -111,7 +111,8 @@ def test_public_form_asks_in_the_visitors_language_and_validates(client, app):
     response = submit(client, url, hostile, form_page=url)
     assert response.status_code == 400
     body = response.get_data(as_text=True)  # in Spanish: the visitor chose it above
-    assert body.count("Elija una opción de la lista.") == 2
+    # Each refusal is said beside its field and again in the error summary at the top of the form.
+    assert body.count("Elija una opción de la lista.") == 4
     assert "caracteres de control" in body
 
     good = register_form(

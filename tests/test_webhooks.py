@@ -408,7 +408,7 @@ def test_organizer_adds_an_endpoint_from_the_webinar_page_and_sends_a_test_event
     verify_all(receiver, endpoint.secret)
 
     log = client.get(f"/manage/webhooks/{endpoint.id}").get_data(as_text=True)
-    row = re.search(r"<tr>\s*<td>webhook\.test.*?</tr>", log, re.S)
+    row = re.search(r"<tr>\s*<td>A test event \(webhook\.test\).*?</tr>", log, re.S)
     assert row, "the test event is not in the delivery log"
     assert "Sent" in row.group(0)
     assert "204" in row.group(0)

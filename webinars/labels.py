@@ -13,8 +13,10 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from .audit import LABELS as AUDIT_ACTIONS
 from .models import (
     Audience,
+    AuditAction,
     EventKind,
     EventPhase,
     EventStatus,
@@ -23,6 +25,7 @@ from .models import (
     QuestionKind,
     RegistrationStatus,
     RelayState,
+    TeamRole,
     TokenScope,
     WebhookEventType,
 )
@@ -85,6 +88,8 @@ LABELS: dict[type[StrEnum], dict[StrEnum, LazyString]] = {
         MailKind.REGISTRATION_DECLINED: _l("Request declined"),
         MailKind.PASSWORD_RESET: _l("Password reset"),
         MailKind.TEST: _l("Test email"),
+        MailKind.TEAM_INVITATION: _l("Team invitation"),
+        MailKind.ACCOUNT_INVITATION: _l("Organizer invitation"),
     },
     Audience: {
         Audience.CONFIRMED: _l("Confirmed attendees"),
@@ -92,7 +97,15 @@ LABELS: dict[type[StrEnum], dict[StrEnum, LazyString]] = {
         Audience.ALL: _l("Everyone registered (confirmed and waitlisted)"),
         Audience.ATTENDED: _l("Those marked as attended"),
         Audience.ABSENT: _l("Confirmed attendees not marked as attended"),
+        Audience.SELECTED: _l("The people you selected"),
     },
+    TeamRole: {
+        TeamRole.OWNER: _l("Owner"),
+        TeamRole.EDITOR: _l("Editor"),
+        TeamRole.VIEWER: _l("Viewer"),
+    },
+    # The audit log's own wording, kept beside the service that writes the entries.
+    AuditAction: {action: text for action, text in AUDIT_ACTIONS.items()},
     # Each names the payload's ``type`` too: the people who read it are wiring up another system.
     WebhookEventType: {
         WebhookEventType.REGISTRATION_CREATED: _l("Someone registered (registration.created)"),

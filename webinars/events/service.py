@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import audit, clock, languages
-from ..database import unique_slug, writing
+from ..database import get_by_id, unique_slug, writing
 from ..extensions import db
 from ..images import service as images
 from ..images.service import ImageChange
@@ -186,7 +186,8 @@ def apply_changes(event: Event, data: EventData) -> None:
 
 def content_language_for(series_id: int | None) -> str:
     """A new webinar's language when nobody chose one: its series', else the organizer's."""
-    series = db.session.get(Series, series_id) if series_id else None
+    # A series id straight from a form: one no table can hold finds nothing instead of failing.
+    series = get_by_id(Series, series_id) if series_id else None
     return series.language if series is not None else languages.default_content_language()
 
 

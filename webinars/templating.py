@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
-from . import audit, labels, languages, site, timefmt, topics, validators
+from . import labels, languages, site, timefmt, topics, validators
 from .images import service as images
 from .models import Audience, Event, EventStatus, MailKind, OutboxStatus, RegistrationStatus, Series
 from .permissions import ROLE_LABELS, Capability, may
@@ -76,7 +76,6 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["image_srcset"] = images.srcset
     app.jinja_env.globals["can"] = _can
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
-    app.jinja_env.globals["audit_labels"] = audit.LABELS
     app.jinja_env.globals["failed_page_forms"] = validators.failed_page_forms
     app.jinja_env.globals["error_entries"] = validators.error_entries
 

@@ -52,8 +52,8 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -143,13 +143,23 @@ def _rendering() -> dict[str, Any] | None:
     return cast(dict[str, Any] | None, request.environ.get(_RENDERING))
 
 
+@functools.lru_cache(maxsize=8)
+def _secret_of(key: str) -> str:
+    return hmac.new(key.encode(), b"webinars page cache markers", hashlib.sha256).hexdigest()[:20]
+
+
 def _secret() -> str:
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, b"webinars page cache markers", hashlib.sha256).hexdigest()[:20]
+    return _secret_of(str(current_app.config["SECRET_KEY"]))
 
 
 def _marker(kind: str, arg: object = "") -> str:
     return f"@wbn{_secret()}.{kind}.{arg}@"
+
+
+@functools.lru_cache(maxsize=8)
+def _marker_pattern(secret: str) -> re.Pattern[str]:
+    # A number in JSON was written as the string "marker": the quotes go with it.
+    return re.compile(f'"@wbn{secret}\\.left\\.(\\d+)@"|@wbn{secret}\\.(csrf|nonce|left|badge)\\.(\\d*)@')
 
 
 def watch(event: Event) -> str:
@@ -189,23 +199,45 @@ def seats_left(event: Event) -> int | str | None:
     return event.seats_left
 
 
-def _fill_seats(body: str, seats: dict[int, tuple[int, int]]) -> str:
-    secret = _secret()
+# A kept page is its text cut at the markers, once: serving it is a join, not a search.
+Piece = str | tuple[str, int]
 
-    def left(event_id: int) -> int:
-        capacity, taken = seats.get(event_id, (0, 0))
-        return max(capacity - taken, 0)
 
-    def replace(match: re.Match[str]) -> str:
-        kind, event_id = match.group(2), int(match.group(3))
-        remaining = left(event_id)
-        if kind == "left":
-            return str(remaining)
-        return str(_badge(remaining))
+def _cut(body: str) -> tuple[Piece, ...]:
+    pieces: list[Piece] = []
+    at = 0
+    for match in _marker_pattern(_secret()).finditer(body):
+        pieces.append(body[at : match.start()])
+        if match.group(1) is not None:
+            pieces.append(("left", int(match.group(1))))
+        else:
+            pieces.append((match.group(2), int(match.group(3) or 0)))
+        at = match.end()
+    pieces.append(body[at:])
+    return tuple(piece for piece in pieces if piece != "")
 
-    # A number in JSON was written as the string "marker": the quotes go with it.
-    body = re.sub(f'(")?@wbn{secret}\\.(left)\\.(\\d+)@(?(1)")', replace, body)
-    return re.sub(f"()@wbn{secret}\\.(badge)\\.(\\d+)@", replace, body)
+
+def _left(seats: dict[int, tuple[int, int]], event_id: int) -> int:
+    capacity, taken = seats.get(event_id, (0, 0))
+    return max(capacity - taken, 0)
+
+
+def _join(pieces: Iterable[Piece], seats: dict[int, tuple[int, int]], token: str, nonce: str) -> str:
+    out: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+            continue
+        kind, event_id = piece
+        if kind == "csrf":
+            out.append(token)
+        elif kind == "nonce":
+            out.append(nonce)
+        elif kind == "left":
+            out.append(str(_left(seats, event_id)))
+        else:
+            out.append(str(_badge(_left(seats, event_id))))
+    return "".join(out)
 
 
 def rendering() -> bool:
@@ -217,17 +249,24 @@ def rendering() -> bool:
 
 @dataclass
 class Page:
-    body: str
+    pieces: tuple[Piece, ...]
     content_type: str
     valid_until: datetime
     rendered_at: datetime
+    # the content version it was rendered at: a kept page is checked against the current one
+    version: tuple[int, datetime | None]
+    # hash of the text with its markers, the base of every response's ETag
+    digest: str
     # capacity and seats taken of the webinars whose seats the page shows, as rendered
     seats: dict[int, tuple[int, int]] = field(default_factory=dict)
     # the webinars that were full when rendered: text that depends on it is part of the page
     full: frozenset[int] = frozenset()
+    has_form: bool = False
 
 
 class _Local:
+    """This process's pages, by address (language and URL): one page per address, the latest."""
+
     def __init__(self, size: int) -> None:
         self.size = size
         self.pages: OrderedDict[str, Page] = OrderedDict()
@@ -253,7 +292,8 @@ class _Local:
 
 
 class _Redis:
-    """Pages shared by every process; a Redis that fails only costs a render."""
+    """Pages shared by every process, by address and content version; a Redis that fails only costs
+    a render."""
 
     def __init__(self, url: str, prefix: str, seconds: int) -> None:
         import redis
@@ -300,12 +340,9 @@ def _anonymous_visit() -> bool:
     return "_user_id" not in session and "_flashes" not in session
 
 
-def _key(version: int, changed_at: datetime | None) -> str:
-    # The language decides the words; the URL (with its query) the rest. The moment of the change goes
-    # with its number, so a database restored to an older number never meets pages kept in Redis.
+def _address() -> str:
+    # The language decides the words; the URL (with its query) the rest.
     parts = [
-        str(version),
-        changed_at.isoformat() if changed_at else "",
         str(get_locale() or ""),
         request.full_path,
         current_app.config["BASE_URL"],
@@ -314,12 +351,53 @@ def _key(version: int, changed_at: datetime | None) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _current_seats(event_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+def _shared_key(address: str, version: tuple[int, datetime | None]) -> str:
+    # The moment of the change goes with its number, so a database restored to an older number never
+    # meets pages kept in Redis.
+    number, changed_at = version
+    return f"{address}:{number}:{changed_at.isoformat() if changed_at else ''}"
+
+
+# Built once: constructing a statement costs more than running this one on a kept page.
+@functools.cache
+def _version_statement() -> Select[int, datetime | None]:
+    return select(ContentVersion.version, ContentVersion.changed_at).where(ContentVersion.id == 1)
+
+
+@functools.cache
+def _version_and_seats_statement() -> Select[int, datetime | None, int, int | None, int]:
+    return (
+        select(
+            ContentVersion.version,
+            ContentVersion.changed_at,
+            Event.id,
+            Event.capacity,
+            Event.seats_taken,
+        )
+        .select_from(ContentVersion)
+        .outerjoin(Event, Event.id.in_(bindparam("ids", expanding=True)))
+        .where(ContentVersion.id == 1)
+    )
+
+
+def _version_and_seats(
+    event_ids: Iterable[int],
+) -> tuple[tuple[int, datetime | None], dict[int, tuple[int, int]]]:
+    """The content version and the seats of a kept page's webinars, in one round trip: on a kept
+    page this is all the database work of the request. Core, not the ORM: no objects are needed."""
     ids = sorted(event_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(select(Event.id, Event.capacity, Event.seats_taken).where(Event.id.in_(ids)))
-    return {event_id: (capacity, taken) for event_id, capacity, taken in rows if capacity is not None}
+    statement, parameters = (
+        (_version_and_seats_statement(), {"ids": ids}) if ids else (_version_statement(), {})
+    )
+    rows = db.session.connection().execute(statement, parameters).all()
+    if not rows:
+        return (0, None), {}
+    version = (cast(int, rows[0][0]), cast(datetime | None, rows[0][1]))
+    seats: dict[int, tuple[int, int]] = {}
+    for row in rows if ids else ():
+        if row[2] is not None and row[3] is not None:
+            seats[cast(int, row[2])] = (cast(int, row[3]), cast(int, row[4]))
+    return version, seats
 
 
 def _next_moments(now: datetime) -> list[datetime]:
@@ -341,7 +419,9 @@ def _full(seats: dict[int, tuple[int, int]]) -> frozenset[int]:
     return frozenset(event_id for event_id, (capacity, taken) in seats.items() if taken >= capacity)
 
 
-def _render(view: Callable[..., Any], args: Any, kwargs: Any) -> tuple[Response, Page | None]:
+def _render(
+    view: Callable[..., Any], args: Any, kwargs: Any, version: tuple[int, datetime | None]
+) -> tuple[Response, Page | None]:
     state: dict[str, Any] = {"moments": [], "seats": {}}
     request.environ[_RENDERING] = state
     try:
@@ -364,13 +444,17 @@ def _render(view: Callable[..., Any], args: Any, kwargs: Any) -> tuple[Response,
     now = clock.now()
     longest = now + timedelta(seconds=current_app.config["PAGE_CACHE_SECONDS"])
     state["moments"].extend(_next_moments(now))
+    pieces = _cut(body)
     page = Page(
-        body=body,
+        pieces=pieces,
         content_type=response.content_type or "text/html; charset=utf-8",
         valid_until=min([longest, *state["moments"]]),
         rendered_at=now,
+        version=version,
+        digest=hashlib.sha256(body.encode()).hexdigest(),
         seats=seats,
         full=_full(seats),
+        has_form=("csrf", 0) in pieces,
     )
     return response, page
 
@@ -379,7 +463,8 @@ def _fill_response(response: Response, seats: dict[int, tuple[int, int]]) -> Non
     """A response rendered with markers but not kept (an error page): fill them in at once."""
     body = response.get_data(as_text=True)
     if f"@wbn{_secret()}" in body:
-        response.set_data(_fill_seats(body, seats))
+        nonce = request.environ.get("webinars.csp_nonce", "")
+        response.set_data(_join(_cut(body), seats, str(g.get("csrf_token", "")), str(nonce)))
 
 
 def _for_shared_cache() -> bool:
@@ -387,26 +472,43 @@ def _for_shared_cache() -> bool:
 
 
 def _respond(page: Page, seats: dict[int, tuple[int, int]]) -> Response:
-    body = _fill_seats(page.body, seats)
-    csrf_marker = _marker("csrf")
     shared = _for_shared_cache()
-    has_form = csrf_marker in body
-    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    if has_form:
-        body = body.replace(csrf_marker, "" if shared else generate_csrf())
-    body = body.replace(_marker("nonce"), csp_nonce())
+    token = generate_csrf() if page.has_form and not shared else ""
+    body = _join(page.pieces, seats, token, csp_nonce())
     response = Response(body, content_type=page.content_type)
-    personal = (has_form and not shared) or session.modified
+    personal = (page.has_form and not shared) or session.modified
     if personal:
         response.headers["Cache-Control"] = "private, no-cache"
         return response
-    response.set_etag(etag, weak=True)
+    # What a shared copy holds is the page and the seats it shows: the ETag is made of those.
+    shown = ",".join(f"{event_id}:{_left(seats, event_id)}" for event_id in sorted(page.seats))
+    response.set_etag(hashlib.sha256(f"{page.digest}|{shown}".encode()).hexdigest()[:32], weak=True)
     response.last_modified = page.rendered_at
     max_age = current_app.config["PAGE_MAX_AGE"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={4 * max_age}"
     response.vary.update(("Accept-Language", "Cookie"))
     response.make_conditional(request)
     return response
+
+
+def _kept(address: str) -> tuple[Page | None, tuple[int, datetime | None], dict[int, tuple[int, int]] | None]:
+    """The page kept for this address if it is still the current one, the content version, and the
+    seats now (None when not read yet)."""
+    local, shared = _stores(current_app)
+    page = local.get(address)
+    if page is not None:
+        version, seats = _version_and_seats(page.seats)
+        if page.version == version:
+            return page, version, seats
+    else:
+        version, _none = _version_and_seats(())
+    if shared is None:
+        return None, version, None
+    page = shared.get(_shared_key(address, version))
+    if page is None:
+        return None, version, None
+    local.put(address, page)
+    return page, version, None
 
 
 def cached_page(view: F) -> F:
@@ -417,31 +519,27 @@ def cached_page(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _anonymous_visit():
             return view(*args, **kwargs)
-        key = _key(*content_version())
-        local, shared = _stores(current_app)
-        page = local.get(key)
-        if page is None and shared is not None:
-            page = shared.get(key)
-            if page is not None:
-                local.put(key, page)
-        seats: dict[int, tuple[int, int]] | None = None
+        address = _address()
+        page, version, seats = _kept(address)
         if page is not None and page.valid_until <= clock.now():
             page = None
         if page is not None:
-            seats = _current_seats(page.seats)
+            if seats is None:
+                seats = _version_and_seats(page.seats)[1]
             if _full(seats) != page.full:  # text beyond the markers changes when a webinar fills
                 page = None
         if page is None:
-            response, page = _render(view, args, kwargs)
+            response, page = _render(view, args, kwargs, version)
             if page is None:
                 return response
             if _for_shared_cache() and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
                 # The render made this visitor a CSRF token, which a shared cache's copy must not carry.
                 session.clear()
                 session.modified = False
-            local.put(key, page)
+            local, shared = _stores(current_app)
+            local.put(address, page)
             if shared is not None:
-                shared.put(key, page)
+                shared.put(_shared_key(address, version), page)
             seats = page.seats
         return _respond(page, seats if seats is not None else page.seats)
 
@@ -464,7 +562,7 @@ def init_app(app: Flask) -> None:
     shared = None
     if app.config["PAGE_CACHE_REDIS_URL"]:
         secret = hmac.new(str(app.config["SECRET_KEY"]).encode(), b"pages", hashlib.sha256).hexdigest()[:12]
-        shared = _Redis(app.config["PAGE_CACHE_REDIS_URL"], f"webinars:page:{secret}:", 3600)
+        shared = _Redis(app.config["PAGE_CACHE_REDIS_URL"], f"webinars:page2:{secret}:", 3600)
     app.extensions["webinars.pagecache"] = (_Local(app.config["PAGE_CACHE_SIZE"]), shared)
     app.add_url_rule("/csrf-token", "csrf_token", _csrf_token)
     app.jinja_env.globals["watch"] = watch

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.factories import make_event
+from tests.factories import make_event, make_series
 from tests.helpers import csrf_token, recorded_statements
 from webinars.extensions import db
-from webinars.models import Event, MailKind, OutboxMessage, Registration, RegistrationStatus
+from webinars.models import (
+    Event,
+    MailKind,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    User,
+    WebhookDelivery,
+    WebhookEventType,
+)
+from webinars.webhooks import service as webhooks
 
 
 def _sign_up(client, slug: str, email: str) -> tuple[int, list[str]]:
@@ -24,7 +34,7 @@ def _verbs(statements: list[str]) -> list[str]:
     return [" ".join(statement.split()[:3]) for statement in statements]
 
 
-def test_a_seated_sign_up_runs_five_statements_and_takes_the_seat_last(client, app):
+def test_a_seated_sign_up_runs_four_statements_and_takes_the_seat_last(client, app):
     with app.app_context():
         slug = make_event(capacity=10).slug
 
@@ -32,12 +42,13 @@ def test_a_seated_sign_up_runs_five_statements_and_takes_the_seat_last(client, a
 
     assert status == 302
     verbs = _verbs(statements)
-    assert len(statements) == 5, "\n".join(statements)
-    assert verbs[0].startswith("SELECT")  # the webinar, its series and questions, once
-    assert "FROM webhook_endpoint" in statements[1]  # who listens, looked up before the row lock
-    assert verbs[2:4] == ["INSERT INTO registration", "INSERT INTO outbox_message"]
+    assert len(statements) == 4, "\n".join(statements)
+    # The webinar, its series and questions, and whether anyone listens for webhooks, once.
+    assert verbs[0].startswith("SELECT")
+    assert "webhook_endpoint" in statements[0]
+    assert verbs[1:3] == ["INSERT INTO registration", "INSERT INTO outbox_message"]
     # The webinar's row is locked from this UPDATE to the commit: nothing may run after it.
-    assert verbs[4] == "UPDATE event SET"
+    assert verbs[3] == "UPDATE event SET"
     with app.app_context():
         registration = db.session.scalars(select(Registration)).one()
         assert registration.status == RegistrationStatus.CONFIRMED
@@ -73,3 +84,29 @@ def test_a_repeated_sign_up_keeps_one_registration_and_its_seat(client, app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
         assert db.session.scalar(select(Event.seats_taken)) == 1
+
+
+def test_a_sign_up_on_the_page_reaches_the_series_webhook(app_factory):
+    """The sign-up learns who listens from the webinar's own query; an endpoint on its series is
+    found there, and the delivery is written with the registration (one more statement, after it)."""
+    hooked = app_factory(WEBHOOKS_ALLOW_PRIVATE=True)
+    with hooked.app_context():
+        event = make_event(capacity=10)
+        owner = db.session.get(User, event.owner_id)
+        event.series = make_series(owner)
+        db.session.commit()
+        webhooks.create_endpoint(
+            event.series,
+            webhooks.EndpointData(url="http://127.0.0.1:9/hook", event_types=["registration.created"]),
+            owner,
+        )
+        db.session.commit()
+        slug = event.slug
+
+    with hooked.app_context():
+        status, statements = _sign_up(hooked.test_client(), slug, "ana@example.org")
+
+        assert status == 302
+        assert "FROM webhook_endpoint" in statements[1], "\n".join(statements)
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert delivery.event_type == WebhookEventType.REGISTRATION_CREATED

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy import true as sa_true
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import clock
@@ -528,6 +528,10 @@ class Event(Model):
     # The language the webinar is held in, and its title, description and speakers' text written in
     # (a BCP 47 code); pages mark that text with it, whatever language the page itself is in.
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # Loaded only by the sign-up's own query (events.queries.public_by_slug): whether an active webhook
+    # endpoint of this webinar or its series exists. A sign-up nobody listens to (nearly all) then
+    # skips the endpoint query; None, as on any other load, means "not known, ask".
+    has_webhook_endpoints: Mapped[bool | None] = query_expression()
 
     owner: Mapped[User] = relationship()
     cover: Mapped[Image | None] = relationship()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from .. import clock
 from ..extensions import db
-from ..models import Event, EventStatus, Series, Speaker, Tag, User
+from ..models import Event, EventStatus, Series, Speaker, Tag, User, WebhookEndpoint
 from ..permissions import Capability, series_visible_to
 
 
@@ -86,6 +86,14 @@ def matching(text: str) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
+def _has_webhook_endpoints() -> ColumnElement[bool]:
+    scope = or_(
+        WebhookEndpoint.event_id == Event.id,
+        and_(Event.series_id.is_not(None), WebhookEndpoint.series_id == Event.series_id),
+    )
+    return exists().where(scope, WebhookEndpoint.active.is_(True)).correlate(Event)
+
+
 def public_by_slug(slug: str, *, for_registration: bool = False) -> Event | None:
     """A public webinar. ``for_registration`` loads what a sign-up needs in the same query (the
     questions for the form, the series for the email's subject), and not the speakers."""
@@ -93,7 +101,11 @@ def public_by_slug(slug: str, *, for_registration: bool = False) -> Event | None
         query = (
             select(Event)
             .where(is_public(), Event.slug == slug)
-            .options(joinedload(Event.series), joinedload(Event.questions))
+            .options(
+                joinedload(Event.series),
+                joinedload(Event.questions),
+                with_expression(Event.has_webhook_endpoints, _has_webhook_endpoints()),
+            )
         )
     else:
         query = public_events().where(Event.slug == slug)

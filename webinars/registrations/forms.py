@@ -38,6 +38,8 @@ class RegistrationForm(BaseForm):
 def registration_form_for(event: Event, locale: str) -> RegistrationForm:
     """The registration form with the webinar's questions, labelled in ``locale``."""
     asked = event.active_questions
+    if not asked:  # most webinars ask nothing more: no class to build on every sign-up
+        return RegistrationForm()
     fields = {field_name(question): public_field(question, locale) for question in asked}
     form_class = type("EventRegistrationForm", (RegistrationForm,), fields)
     form: RegistrationForm = form_class()

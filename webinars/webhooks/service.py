@@ -239,6 +239,8 @@ def _add(endpoint_id: int, event_type: WebhookEventType, body: str, registration
 
 def listening(event_type: WebhookEventType, event: Event) -> list[WebhookEndpoint]:
     """The active endpoints of ``event`` (and of its series) that listen to ``event_type``."""
+    if event.has_webhook_endpoints is False:  # known from the query that loaded the webinar
+        return []
     scope = WebhookEndpoint.event_id == event.id
     if event.series_id is not None:
         scope = or_(scope, WebhookEndpoint.series_id == event.series_id)

@@ -389,7 +389,15 @@ def _version_and_seats(
     statement, parameters = (
         (_version_and_seats_statement(), {"ids": ids}) if ids else (_version_statement(), {})
     )
-    rows = db.session.connection().execute(statement, parameters).all()
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        # One read on its own: in autocommit it needs neither BEGIN nor ROLLBACK, two of the four
+        # round trips a kept page would otherwise cost. (SQLite has no round trips to save, and its
+        # explicit BEGIN, database.configure_sqlite, is better left alone.)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            rows = connection.execute(statement, parameters).all()
+    else:
+        rows = db.session.connection().execute(statement, parameters).all()
     if not rows:
         return (0, None), {}
     version = (cast(int, rows[0][0]), cast(datetime | None, rows[0][1]))

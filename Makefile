@@ -6,6 +6,8 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app webinars
 DRY_RUN ?= 0
+# The suite waits on browsers, servers and databases as much as it computes: one process per core.
+TEST_PROCESSES ?= auto
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: install run worker test deps lint migrate-check bench clean translations
@@ -29,8 +31,8 @@ worker: install  ## run a mail worker on its own
 deps:  ## what the system must provide (venv, Chromium, libical, ical.js, nginx, PostgreSQL, Redis); DRY_RUN=1 lists
 	DRY_RUN=$(DRY_RUN) PYTHON=$(PYTHON) scripts/deps.sh
 
-test: deps lint  ## lint, then the whole suite, on SQLite and on PostgreSQL
-	$(BIN)/pytest
+test: deps lint  ## lint, then the whole suite, on SQLite and on PostgreSQL, one process per core
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal
 
 lint: install  ## style, formatting, the import contracts and the types (pyproject.toml)
 	$(BIN)/ruff check .

@@ -103,7 +103,16 @@ def app_factory(backend: str, tmp_path, request: pytest.FixtureRequest) -> Itera
             db.create_all()
     apps.remove(first)
     apps.append(first)
-    yield make
+    # The app that made the tables is the first one handed out: building an app costs more than
+    # many a test (its routes and its API description), and most tests want one with no overrides.
+    unused = [first]
+
+    def make_or_reuse(**overrides: Any) -> Flask:
+        if not overrides and unused:
+            return unused.pop()
+        return make(**overrides)
+
+    yield make_or_reuse
     for made in apps:
         with made.app_context():
             db.session.remove()

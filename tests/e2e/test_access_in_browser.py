@@ -2,8 +2,11 @@
 
 One sweep seeds a programme once (series, upcoming, cancelled and past webinars, registrations with
 answers, a message being sent, an archive entry) and visits a representative URL of every page, public
-and organizer, in English, Spanish and Portuguese. Each page is checked with axe-core at 1280 px, then
-at 320 px after resizing the same document (no second load), where it must also not scroll sideways.
+and organizer, in English, Spanish and Portuguese. Each page is checked with axe-core at 320 px, where
+it must also not scroll sideways, in every language (translations are longer than English, and
+narrow screens are where that breaks); in English also at 1280 px first, resizing the same document
+(no second load). The wide layout holds the same elements in every language, so axe's wide run in
+Spanish and Portuguese found nothing the others did not, at a third of the sweep's time.
 Titles must differ from page to page. Then two keyboard-only paths: signing up (with a failed first
 try whose error summary takes the focus) and creating a webinar.
 """
@@ -69,14 +72,15 @@ def sideways_overflow(page: Page) -> str | None:
     )
 
 
-def check_page(page: Page, url: str, problems: list[str], titles: dict[str, str]) -> None:
+def check_page(page: Page, url: str, problems: list[str], titles: dict[str, str], *, wide: bool) -> None:
     page.set_viewport_size({"width": WIDE, "height": 900})
     response = page.goto(url)
     expected = 404 if url.endswith("/no-such-page") else 200
     assert response is not None, f"{url} did not answer"
     assert response.status == expected, f"{url} answered {response.status}"
-    for violation in axe_problems(page):
-        problems.append(f"{url} at {WIDE} px: {violation}")
+    if wide:
+        for violation in axe_problems(page):
+            problems.append(f"{url} at {WIDE} px: {violation}")
     page.set_viewport_size({"width": NARROW, "height": 800})
     overflow = sideways_overflow(page)
     if overflow:
@@ -230,12 +234,12 @@ def test_every_page_passes_axe_fits_320px_and_has_its_own_title(
     for lang in LANGUAGES:
         page.goto(f"{live_server}/?lang={lang}")
         for path in public_urls(seeded):
-            check_page(page, live_server + path, problems, titles[lang])
+            check_page(page, live_server + path, problems, titles[lang], wide=lang == "en")
     sign_in(page, live_server)
     for lang in LANGUAGES:
         page.goto(f"{live_server}/manage/?lang={lang}")
         for path in organizer_urls(seeded):
-            check_page(page, live_server + path, problems, titles[lang])
+            check_page(page, live_server + path, problems, titles[lang], wide=lang == "en")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 

@@ -21,7 +21,7 @@ from webinars.auth import service as accounts
 from webinars.events import service as events
 from webinars.extensions import db
 from webinars.mail import notifications
-from webinars.mail.compose import build_mime
+from webinars.mail.compose import build_email_message
 from webinars.models import (
     Event,
     MailKind,
@@ -310,7 +310,7 @@ def cmd_dump_mime(args: argparse.Namespace) -> dict[str, Any]:
         else:
             messages = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(chunk))))
         for message in messages:
-            mime = build_mime(message, sender=sender)
+            mime = build_email_message(message, sender=sender)
             items.append((mime["From"].addresses[0].addr_spec, message.recipient, mime.as_bytes()))
         db.session.rollback()
     with open(args.out, "wb") as handle:

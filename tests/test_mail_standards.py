@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import strict
 from pathlib import Path
@@ -203,3 +204,71 @@ def test_a_reminder_carries_no_invitation(mail_app, smtp_sink, frozen_clock):
     body = parsed.get_body(preferencelist=("plain",)).get_content()
     assert event.join_url in body
     assert "calendar.google.com" in body
+
+
+# --- the bytes build_mime writes itself --------------------------------------------------------------
+
+_BOUNDARY = re.compile(rb"={15}\d{19}==")
+
+
+def _outbox_row(**fields: object) -> OutboxMessage:
+    ics = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n"
+        b"SUMMARY:Webinar #16 \xe2\x80\x94 Smart Specialisation\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ) * 4
+    values: dict[str, object] = {
+        "recipient_name": "Ane Etxeberria Pérez",
+        "recipient": "ane@example.org",
+        "subject": "Invitation: Webinar #16 — Smart Specialisation Strategies and Sustainability, "
+        "from the Basque Country to Chile",
+        "created_at": datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+        "message_id": "<webinars.42.reg-7@webinars.example.org>",
+        "unsubscribe_url": "https://webinars.example.org/unsubscribe/" + "t0k3n" * 20,
+        "body_text": "Hello Ane,\n\nÑandú  \nA line long enough to be folded by quoted-printable: "
+        + "word " * 30
+        + "\n.\nFrom here\n",
+        "body_html": "<p>Hello Ane,</p>\n<p>" + "¡hola! " * 40 + "</p>\n",
+        "ics": ics,
+        "ics_method": "REQUEST",
+    }
+    values.update(fields)
+    return OutboxMessage(**values)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {},
+        {"ics_method": "CANCEL"},
+        {"body_html": ""},
+        {"ics": None, "ics_method": None},
+        {"ics": None, "ics_method": None, "body_html": "", "unsubscribe_url": ""},
+        {"ics": None, "ics_method": None, "body_html": "", "body_text": ""},
+        {"recipient_name": "", "subject": "Plain ASCII subject"},
+        {"recipient_name": 'Quoted "name", with comma', "recipient": "ane@exämple.org"},
+    ],
+    ids=["invitation", "cancel", "no-html", "message", "plain", "empty", "ascii", "idna-domain"],
+)
+def test_build_mime_writes_what_the_email_package_writes(shape: dict[str, object]) -> None:
+    from webinars.mail.compose import build_email_message, build_mime
+    from webinars.mail.transport import WireMessage
+
+    row = _outbox_row(**shape)
+    sender = "Webinars — Orkestra <webinars@example.org>"
+
+    fast = build_mime(row, sender=sender)
+    reference = build_email_message(row, sender=sender).as_bytes()
+
+    assert isinstance(fast, WireMessage)
+    assert _BOUNDARY.sub(b"BOUNDARY", fast.as_bytes()) == _BOUNDARY.sub(b"BOUNDARY", reference)
+    parsed = email.message_from_bytes(fast.as_bytes(), policy=strict)
+    assert parsed["Message-ID"] == row.message_id
+    assert fast.envelope_to == str(parsed["To"].addresses[0].addr_spec)
+
+
+def test_an_address_only_smtputf8_can_carry_takes_the_email_package_s_way() -> None:
+    from webinars.mail.compose import build_mime
+
+    built = build_mime(_outbox_row(recipient="añe@example.org"), sender="webinars@example.org")
+
+    assert isinstance(built, EmailMessage)

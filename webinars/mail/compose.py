@@ -14,6 +14,10 @@ The Content-Type method always equals the METHOD inside the file.
 
 from __future__ import annotations
 
+import binascii
+import random
+import sys
+from email import quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy, Policy
@@ -22,6 +26,7 @@ from typing import Any
 
 from ..models import OutboxMessage
 from ..text import ascii_address, clean_text, display_name, single_line
+from .transport import WireMessage
 
 
 def _address(name: str, address: str) -> Address:
@@ -114,7 +119,103 @@ class _UnbreakableURLHeader(str):
         return f"{self.name}:{policy.linesep} {self}{policy.linesep}"
 
 
-def build_mime(message: OutboxMessage, *, sender: str) -> EmailMessage:
+_NL = "\r\n"
+_LINE = 76  # POLICY.max_line_length
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+# Part headers exactly as the email package writes them for build_email_message's calls (its
+# make_alternative and make_mixed leave the first part without a MIME-Version of its own).
+_TEXT_PART = 'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n'
+_HTML_PART = (
+    'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n'
+    "MIME-Version: 1.0\r\n"
+)
+_CALENDAR_PART = (
+    'Content-Transfer-Encoding: base64\r\nContent-Type: text/calendar; method="{method}"; charset="utf-8"\r\n'
+    "MIME-Version: 1.0\r\n"
+)
+_ATTACHMENT_PART = (
+    "Content-Transfer-Encoding: base64\r\n"
+    'Content-Disposition: attachment; filename="invite.ics"\r\n'
+    'Content-Type: application/ics; method="{method}"\r\nMIME-Version: 1.0\r\n'
+)
+_METHODS = frozenset({"REQUEST", "CANCEL", "PUBLISH"})
+
+
+def _boundary() -> str:
+    # The email package's own form. "=" followed by "=" cannot occur in quoted-printable or base64
+    # bodies, so no body can hold the boundary and no search for it is needed.
+    return "=" * 15 + f"{random.randrange(sys.maxsize):0{_BOUNDARY_DIGITS}d}" + "=="
+
+
+def _quoted_printable(text: str) -> str:
+    lines = clean_text(text).encode("utf-8").splitlines()
+    encoded = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), _LINE)
+    return encoded.replace("\n", _NL)
+
+
+def _base64(data: bytes) -> str:
+    width = _LINE // 4 * 3
+    lines = (binascii.b2a_base64(data[at : at + width]).decode("ascii") for at in range(0, len(data), width))
+    return "".join(lines).replace("\n", _NL)
+
+
+def _header(name: str, value: Any) -> str:
+    return POLICY.fold_binary(name, POLICY.header_store_parse(name, value)[1]).decode("ascii")
+
+
+def _multipart(subtype: str, boundary: str, parts: list[str]) -> str:
+    head = f'Content-Type: multipart/{subtype};{_NL} boundary="{boundary}"{_NL}{_NL}'
+    body = f"{_NL}--{boundary}{_NL}".join(parts)
+    return f"{head}--{boundary}{_NL}{body}{_NL}--{boundary}--{_NL}"
+
+
+def build_mime(message: OutboxMessage, *, sender: str) -> WireMessage | EmailMessage:
+    """The message ready for the relay. An address that only SMTPUTF8 can carry (a non-ASCII local
+    part) takes the email package's way, which knows that extension's form of every header."""
+    from_address = sender_address(sender)
+    to_address = _address(message.recipient_name, message.recipient)
+    method = message.ics_method if message.ics else None
+    if not (from_address.addr_spec + to_address.addr_spec).isascii() or (method and method not in _METHODS):
+        return build_email_message(message, sender=sender)
+    headers = [
+        _header("From", from_address),
+        _header("To", to_address),
+        _header("Subject", single_line(message.subject)),
+        _header("Date", format_datetime(message.created_at)),
+        _header("Message-ID", message.message_id),
+        _header("Auto-Submitted", "auto-generated"),
+    ]
+    if message.unsubscribe_url:
+        headers.append(
+            _header("List-Unsubscribe", _UnbreakableURLHeader("List-Unsubscribe", message.unsubscribe_url))
+        )
+        headers.append(_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    text = _TEXT_PART + _NL + _quoted_printable(message.body_text or "")
+    if not message.body_html and not method:
+        body = text.replace(_TEXT_PART, _TEXT_PART + "MIME-Version: 1.0" + _NL, 1)
+    else:
+        alternatives = [text]
+        if message.body_html:
+            alternatives.append(_HTML_PART + _NL + _quoted_printable(message.body_html))
+        if method:
+            calendar = _base64(bytes(message.ics or b""))
+            alternatives.append(_CALENDAR_PART.format(method=method) + _NL + calendar)
+            inner = _multipart("alternative", _boundary(), alternatives)
+            attachment = _ATTACHMENT_PART.format(method=method) + _NL + calendar
+            body = "MIME-Version: 1.0" + _NL + _multipart("mixed", _boundary(), [inner, attachment])
+        else:
+            body = "MIME-Version: 1.0" + _NL + _multipart("alternative", _boundary(), alternatives)
+    return WireMessage(
+        ("".join(headers) + body).encode("ascii"),
+        envelope_from=from_address.addr_spec,
+        envelope_to=to_address.addr_spec,
+        message_id=message.message_id,
+    )
+
+
+def build_email_message(message: OutboxMessage, *, sender: str) -> EmailMessage:
+    """The same message through the email package: the way for what build_mime does not write
+    itself, and the reference its bytes are tested against."""
     mime = EmailMessage(policy=POLICY)
     mime["From"] = sender_address(sender)
     mime["To"] = _address(message.recipient_name, message.recipient)

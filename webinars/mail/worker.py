@@ -15,12 +15,13 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Connection, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
@@ -122,6 +123,25 @@ def _lockable(conditions: list[ColumnElement[bool]], limit: int) -> list[int]:
     )
 
 
+# On PostgreSQL a batch writes its outcomes through one connection of its own, in autocommit (see
+# _record). Checking one out of the pool per message cost a ping round trip each time, as much as
+# the UPDATE itself.
+_outcome_connection: ContextVar[Connection | None] = ContextVar("outcome_connection", default=None)
+
+
+@contextmanager
+def _outcomes_through_one_connection() -> Iterator[None]:
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        token = _outcome_connection.set(connection)
+        try:
+            yield
+        finally:
+            _outcome_connection.reset(token)
+
+
 def _record(message_id: int, **values: object) -> None:
     statement = (
         update(OutboxMessage)
@@ -136,6 +156,10 @@ def _record(message_id: int, **values: object) -> None:
         # delivery (the lease runs out and the message is sent again), so the statement's own
         # transaction need not wait for the disk flush: set_config(..., true) is SET LOCAL.
         statement = statement.where(func.set_config("synchronous_commit", "off", True).is_not(None))
+        held = _outcome_connection.get()
+        if held is not None:
+            held.execute(statement)
+            return
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(statement)
         return
@@ -300,7 +324,7 @@ def _deliver(ids: list[int], transport_factory: Callable[[], Transport]) -> int:
     look_at = clock.now() + LOOK_FOR_TRANSACTIONAL
     claimed = list(ids)
     try:
-        with transport_factory() as transport:
+        with _outcomes_through_one_connection(), transport_factory() as transport:
             while pending:
                 if bulk and clock.now() >= look_at:
                     look_at = clock.now() + LOOK_FOR_TRANSACTIONAL

@@ -6,13 +6,16 @@ and every date field the year bounds, so no form can forget them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel import support
 from flask import g, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,6 +29,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.i18n import messages_path
 from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
 from wtforms.widgets import ListWidget
@@ -137,10 +141,21 @@ def _rules_for(field: Field, *, bound_years: bool) -> list[Any]:
     return []
 
 
+@functools.cache
+def _wtforms_catalogue(locale: str) -> support.Translations | support.NullTranslations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class SafeMeta(DefaultMeta):
     # A form whose service bounds its dates with a rule of its own (and a message that says more)
     # sets this to False in its Meta.
     bound_years = True
+
+    def get_translations(self, form: Form) -> Any:
+        # WTForms' own messages in the page's language. Flask-WTF reads and parses the catalogue
+        # file again on every request that builds a form; the catalogues never change while the
+        # process runs, so one parse per language serves them all.
+        return _wtforms_catalogue(str(get_locale() or "en")) if has_request_context() else None
 
     def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
         field: Field = super().bind_field(form, unbound_field, options)

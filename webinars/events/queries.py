@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+import functools
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from .. import clock
@@ -96,20 +98,26 @@ def _has_webhook_endpoints() -> ColumnElement[bool]:
 
 def public_by_slug(slug: str, *, for_registration: bool = False) -> Event | None:
     """A public webinar. ``for_registration`` loads what a sign-up needs in the same query (the
-    questions for the form, the series for the email's subject), and not the speakers."""
+    questions for the form, the series for the email's subject, whether anyone listens for webhooks),
+    and not the speakers."""
     if for_registration:
-        query = (
-            select(Event)
-            .where(is_public(), Event.slug == slug)
-            .options(
-                joinedload(Event.series),
-                joinedload(Event.questions),
-                with_expression(Event.has_webhook_endpoints, _has_webhook_endpoints()),
-            )
+        return db.session.execute(_for_registration(), {"slug": slug}).unique().scalar_one_or_none()
+    return db.session.execute(public_events().where(Event.slug == slug)).unique().scalar_one_or_none()
+
+
+@functools.cache
+def _for_registration() -> Select[Event]:
+    # Built once, the slug a parameter: every sign-up runs it, and building it (and its cache key)
+    # cost more than running it.
+    return (
+        select(Event)
+        .where(is_public(), Event.slug == bindparam("slug"))
+        .options(
+            joinedload(Event.series),
+            joinedload(Event.questions),
+            with_expression(Event.has_webhook_endpoints, _has_webhook_endpoints()),
         )
-    else:
-        query = public_events().where(Event.slug == slug)
-    return db.session.execute(query).unique().scalar_one_or_none()
+    )
 
 
 def series_choices(user: User) -> list[tuple[int, str]]:

@@ -95,8 +95,10 @@ def drive(
     series: str = "",
     spawn_rate: float = 0,
     timeout: float = 900,
+    request_timeout: float = 120,
 ) -> dict[str, Any]:
-    """Run locust with ``users`` users of ``user_class``; returns drive.py's JSON plus machine load."""
+    """Run locust with ``users`` users of ``user_class``; returns drive.py's JSON plus machine load.
+    ``request_timeout``: how long a user waits for an answer before counting the request failed."""
     out = workdir / f"drive-{label}.json"
     env = dict(os.environ)
     env.update(
@@ -105,6 +107,7 @@ def drive(
         BENCH_HOSTS=",".join(hosts),
         BENCH_RUN=f"{label}-{int(time.time())}",
         PYTHONPATH=str(ROOT),
+        BENCH_REQUEST_TIMEOUT=str(request_timeout),
     )
     args = [PYTHON, "-m", "benchmarks.drive", "--user-class", user_class, "--users", str(users)]
     args += ["--warmup", str(warmup), "--duration", str(duration), "--out", str(out)]

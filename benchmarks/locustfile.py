@@ -44,8 +44,8 @@ crowd = {"ready": 0, "done": 0}
 class Visitor(FastHttpUser):
     abstract = True
     wait_time = constant(0)
-    network_timeout = 120.0
-    connection_timeout = 120.0
+    network_timeout = float(os.environ.get("BENCH_REQUEST_TIMEOUT", "120"))
+    connection_timeout = network_timeout
     host = HOSTS[0] if HOSTS else None
 
     def on_start(self) -> None:

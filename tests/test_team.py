@@ -21,7 +21,7 @@ from webinars.auth import tokens as api_tokens
 from webinars.broadcasts import service as broadcasts
 from webinars.events import service as events
 from webinars.extensions import db
-from webinars.mail import worker
+from webinars.mail import notifications, worker
 from webinars.models import (
     ApiToken,
     Audience,
@@ -32,6 +32,7 @@ from webinars.models import (
     Invitation,
     MailKind,
     OutboxMessage,
+    OutboxStatus,
     Series,
     TeamMember,
     TokenScope,
@@ -98,6 +99,24 @@ def test_a_viewer_sees_lists_and_reports_and_every_change_is_refused(client, app
     db.session.refresh(event)
     assert event.title != "Taken over"
     assert event.status == EventStatus.PUBLISHED
+
+
+@pytest.mark.parametrize(("role", "offered"), [(Role.VIEWER, False), (Role.EDITOR, True)])
+def test_the_email_log_offers_retries_only_to_those_who_may_retry(client, app, auth, role, offered):
+    owner, member = make_user(), make_user(name="Teo Team")
+    event = make_event(owner, capacity=5)
+    registration = make_registration(event, "ane@example.org")
+    failed = notifications.send(registration, MailKind.REGISTRATION_CONFIRMED)
+    failed.status = OutboxStatus.FAILED
+    db.session.commit()
+    _grant(event, member, role)
+    auth.login(member)
+
+    page = client.get(f"/manage/webinars/{event.id}/emails").get_data(as_text=True)
+
+    assert "ane@example.org" in page
+    assert ("Retry failed emails" in page) is offered
+    assert (f"/emails/{failed.id}/retry" in page) is offered
 
 
 def test_a_viewer_token_may_read_but_not_write_through_the_api(client, app):

@@ -94,7 +94,8 @@ class _ShapePolicy(EmailPolicy):
 # of 77 characters where RFC 2047 allows 75; at 76 every word fits. The same limit gives quoted-
 # printable and base64 lines of at most 76 (RFC 2045). smtplib switches to the UTF-8 form of the
 # policy by itself when an address needs SMTPUTF8.
-POLICY = _ShapePolicy().clone(linesep=SMTP.linesep, max_line_length=76)
+_LINE = 76
+POLICY = _ShapePolicy().clone(linesep=SMTP.linesep, max_line_length=_LINE)
 
 
 class _UnbreakableURLHeader(str):
@@ -120,7 +121,6 @@ class _UnbreakableURLHeader(str):
 
 
 _NL = "\r\n"
-_LINE = 76  # POLICY.max_line_length
 _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
 # Part headers exactly as the email package writes them for build_email_message's calls (its
 # make_alternative and make_mixed leave the first part without a MIME-Version of its own).
@@ -190,11 +190,11 @@ def build_mime(message: OutboxMessage, *, sender: str) -> WireMessage | EmailMes
             _header("List-Unsubscribe", _UnbreakableURLHeader("List-Unsubscribe", message.unsubscribe_url))
         )
         headers.append(_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-    text = _TEXT_PART + _NL + _quoted_printable(message.body_text or "")
+    text = _quoted_printable(message.body_text or "")
     if not message.body_html and not method:
-        body = text.replace(_TEXT_PART, _TEXT_PART + "MIME-Version: 1.0" + _NL, 1)
+        body = _TEXT_PART + "MIME-Version: 1.0" + _NL + _NL + text
     else:
-        alternatives = [text]
+        alternatives = [_TEXT_PART + _NL + text]
         if message.body_html:
             alternatives.append(_HTML_PART + _NL + _quoted_printable(message.body_html))
         if method:

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, event, select
+from sqlalchemy import Connection, DateTime, Engine, event, select
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -83,6 +83,15 @@ def writing() -> Iterator[None]:
         yield
     finally:
         _begin_immediate.reset(token)
+
+
+@contextmanager
+def autocommit_connection() -> Iterator[Connection]:
+    """A connection of its own, outside any transaction, for one statement that stands alone (on
+    PostgreSQL: no BEGIN and no COMMIT or ROLLBACK round trips around it). Not for SQLite, whose
+    explicit BEGIN (configure_sqlite) it would bypass."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
 
 
 def set_writing(value: bool) -> None:

@@ -58,6 +58,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from . import clock
+from .database import autocommit_connection
 from .extensions import db
 from .models import ContentVersion, Event, Image, Question, Series, SiteSettings, Speaker, Tag
 from .security import csp_nonce
@@ -389,12 +390,10 @@ def _version_and_seats(
     statement, parameters = (
         (_version_and_seats_statement(), {"ids": ids}) if ids else (_version_statement(), {})
     )
-    engine = db.engine
-    if engine.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
         # One read on its own: in autocommit it needs neither BEGIN nor ROLLBACK, two of the four
-        # round trips a kept page would otherwise cost. (SQLite has no round trips to save, and its
-        # explicit BEGIN, database.configure_sqlite, is better left alone.)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        # round trips a kept page would otherwise cost. (SQLite has no round trips to save.)
+        with autocommit_connection() as connection:
             rows = connection.execute(statement, parameters).all()
     else:
         rows = db.session.connection().execute(statement, parameters).all()

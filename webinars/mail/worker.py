@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import clock
 from ..counters import DELIVERIES
-from ..database import writing
+from ..database import autocommit_connection, writing
 from ..extensions import db
 from ..models import (
     Broadcast,
@@ -135,7 +135,7 @@ def _outcomes_through_one_connection() -> Iterator[None]:
     if db.engine.dialect.name != "postgresql":
         yield
         return
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with autocommit_connection() as connection:
         token = _outcome_connection.set(connection)
         try:
             yield
@@ -173,7 +173,7 @@ def _record(message_id: int, **values: object) -> None:
         if held is not None:
             held.execute(statement, parameters)
             return
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        with autocommit_connection() as connection:
             connection.execute(statement, parameters)
         return
     with writing():
